@@ -83,7 +83,9 @@ bool uuid_valid(const char *s)
 	return s[UUID_LEN] == '\0';
 }
 
-static const char *const doc_names[] = { "DUI", "NIT", "NRC", "RNC", "CEDULA", "PASSPORT", "OTHER" };
+static const char *const doc_names[] = {
+    "DUI", "NIT", "NRC", "RNC", "CEDULA", "PASSPORT", "OTHER",
+};
 
 int doc_type_parse(const char *name)
 {
@@ -134,7 +136,7 @@ bool dui_valid(const char *digits9)
 
 static bool nit14_valid(const char *d)
 {
-	static const int new_weights[13] = { 2, 7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2 };
+	static const int new_weights[13] = {2, 7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2};
 	int sum = 0, check;
 
 	if (all_zero(d))
@@ -171,7 +173,7 @@ bool nrc_valid(const char *digits)
 
 bool rnc_valid(const char *digits9)
 {
-	static const int w[8] = { 7, 9, 8, 6, 5, 4, 3, 2 };
+	static const int w[8] = {7, 9, 8, 6, 5, 4, 3, 2};
 	int sum = 0;
 
 	if (!all_digits(digits9, 9) || all_zero(digits9))
@@ -224,8 +226,7 @@ static const char *trim(const char *in, size_t *len)
 	return in;
 }
 
-int doc_normalize(enum doc_type type, const char *in, char *out, size_t outlen, const char *field,
-		  struct err *e)
+int doc_normalize(enum doc_type type, const char *in, char *out, size_t outlen, const char *field, struct err *e)
 {
 	const char *name = doc_type_name(type), *s;
 	const char *f = field && *field ? field : "document number";
@@ -244,8 +245,7 @@ int doc_normalize(enum doc_type type, const char *in, char *out, size_t outlen, 
 			return err_set(e, ERR_INVALID, field, "%s must be at most 30 characters", f);
 		for (size_t i = 0; i < n; i++)
 			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-				return err_set(e, ERR_INVALID, field,
-					       "%s contains a control character", f);
+				return err_set(e, ERR_INVALID, field, "%s contains a control character", f);
 		memcpy(buf, s, n);
 		len = n;
 		goto done;
@@ -253,12 +253,10 @@ int doc_normalize(enum doc_type type, const char *in, char *out, size_t outlen, 
 	if (type == DOC_PASSPORT) {
 		for (size_t i = 0; i < n; i++) {
 			if (!is_alnum(s[i]))
-				return err_set(e, ERR_INVALID, field,
-					       "%s must contain only letters and digits", f);
+				return err_set(e, ERR_INVALID, field, "%s must contain only letters and digits", f);
 		}
 		if (n < 5 || n > 20)
-			return err_set(e, ERR_INVALID, field,
-				       "%s must be 5 to 20 letters and digits", f);
+			return err_set(e, ERR_INVALID, field, "%s must be 5 to 20 letters and digits", f);
 		for (size_t i = 0; i < n; i++)
 			buf[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 'a' + 'A') : s[i];
 		len = n;
@@ -272,31 +270,26 @@ int doc_normalize(enum doc_type type, const char *in, char *out, size_t outlen, 
 		if (s[i] == '-' || s[i] == ' ')
 			continue;
 		if (!is_digit(s[i]))
-			return err_set(e, ERR_INVALID, field,
-				       "%s must contain only digits and hyphens", f);
+			return err_set(e, ERR_INVALID, field, "%s must contain only digits and hyphens", f);
 		if (len >= 20)
-			return err_set(e, ERR_INVALID, field, "%s has too many digits for a %s", f,
-				       name);
+			return err_set(e, ERR_INVALID, field, "%s has too many digits for a %s", f, name);
 		buf[len++] = s[i];
 	}
 	buf[len] = '\0';
 	switch (type) {
 	case DOC_DUI:
 		if (len != 9)
-			return err_set(e, ERR_INVALID, field,
-				       "%s must be a DUI of 9 digits (NNNNNNNN-N)", f);
+			return err_set(e, ERR_INVALID, field, "%s must be a DUI of 9 digits (NNNNNNNN-N)", f);
 		ok = dui_valid(buf);
 		break;
 	case DOC_NIT:
 		if (len != 14 && len != 9)
-			return err_set(e, ERR_INVALID, field,
-				       "%s must be a NIT of 14 digits or a DUI of 9 digits", f);
+			return err_set(e, ERR_INVALID, field, "%s must be a NIT of 14 digits or a DUI of 9 digits", f);
 		ok = nit_valid(buf);
 		break;
 	case DOC_NRC:
 		if (len < 1 || len > 8)
-			return err_set(e, ERR_INVALID, field, "%s must be an NRC of 1 to 8 digits",
-				       f);
+			return err_set(e, ERR_INVALID, field, "%s must be an NRC of 1 to 8 digits", f);
 		ok = nrc_valid(buf);
 		break;
 	case DOC_RNC:
@@ -311,9 +304,7 @@ int doc_normalize(enum doc_type type, const char *in, char *out, size_t outlen, 
 		break;
 	case DOC_PASSPORT:
 	case DOC_OTHER:
-	default:
-		ok = false;
-		break;
+	default: ok = false; break;
 	}
 	if (!ok)
 		return err_set(e, ERR_INVALID, field, "%s is not a valid %s (check digit)", f, name);
@@ -336,8 +327,7 @@ void doc_format(enum doc_type type, const char *canonical, char *out, size_t out
 	if ((type == DOC_DUI || type == DOC_NIT) && all_digits(canonical, 9))
 		snprintf(out, outlen, "%.8s-%c", canonical, canonical[8]);
 	else if (type == DOC_NIT && all_digits(canonical, 14))
-		snprintf(out, outlen, "%.4s-%.6s-%.3s-%c", canonical, canonical + 4, canonical + 10,
-			 canonical[13]);
+		snprintf(out, outlen, "%.4s-%.6s-%.3s-%c", canonical, canonical + 4, canonical + 10, canonical[13]);
 	else
 		snprintf(out, outlen, "%s", canonical);
 }

@@ -18,8 +18,8 @@
 #include "core/timeutil.h"
 
 #define JV_STRING_MAX_DEFAULT 10000
-#define JV_ARRAY_MAX_DEFAULT 1000
-#define JV_EMAIL_MAX 254
+#define JV_ARRAY_MAX_DEFAULT  1000
+#define JV_EMAIL_MAX	      254
 
 static bool is_blank(const char *s)
 {
@@ -66,8 +66,7 @@ static int check_one_of(const json_t *v, const struct jv_field *f, const char *p
 			return 0;
 	list[0] = '\0';
 	for (const char *const *o = f->one_of; *o; o++) {
-		int w = snprintf(list + pos, sizeof(list) - pos, "%s%s", o == f->one_of ? "" : ", ",
-				 *o);
+		int w = snprintf(list + pos, sizeof(list) - pos, "%s%s", o == f->one_of ? "" : ", ", *o);
 		if (w < 0 || (size_t)w >= sizeof(list) - pos) {
 			/* keep the message bounded: end with an ellipsis */
 			snprintf(list + (sizeof(list) > 5 ? sizeof(list) - 5 : 0), 5, "...");
@@ -84,16 +83,12 @@ static int check_string(const json_t *v, const struct jv_field *f, const char *p
 	size_t len = json_string_length(v);
 	int64_t max = f->max > 0 ? f->max : JV_STRING_MAX_DEFAULT;
 
-	if (strlen(s) != len)
-		return err_set(e, ERR_INVALID, path, "%s must not contain NUL characters", path);
 	if ((f->flags & JV_REQUIRED) && is_blank(s))
 		return err_set(e, ERR_INVALID, path, "%s is required", path);
 	if (f->min > 0 && (int64_t)len < f->min)
-		return err_set(e, ERR_INVALID, path, "%s must be at least %" PRId64 " bytes long",
-			       path, f->min);
+		return err_set(e, ERR_INVALID, path, "%s must be at least %" PRId64 " bytes long", path, f->min);
 	if ((int64_t)len > max)
-		return err_set(e, ERR_INVALID, path, "%s must be at most %" PRId64 " bytes long",
-			       path, max);
+		return err_set(e, ERR_INVALID, path, "%s must be at most %" PRId64 " bytes long", path, max);
 	if (f->one_of)
 		return check_one_of(v, f, path, e);
 	return 0;
@@ -103,6 +98,10 @@ static int check_value(const json_t *v, const struct jv_field *f, const char *pa
 {
 	int64_t tmp;
 
+	/* jansson can be told to accept \u0000; C string checks would then see
+	 * only a prefix of the value */
+	if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v))
+		return err_set(e, ERR_INVALID, path, "%s must not contain NUL characters", path);
 	switch (f->type) {
 	case JV_STRING:
 		if (!json_is_string(v))
@@ -114,11 +113,9 @@ static int check_value(const json_t *v, const struct jv_field *f, const char *pa
 		tmp = json_integer_value(v);
 		if (f->min != 0 || f->max != 0) {
 			if (tmp < f->min)
-				return err_set(e, ERR_INVALID, path,
-					       "%s must be at least %" PRId64, path, f->min);
-			if (tmp > f->max)
-				return err_set(e, ERR_INVALID, path, "%s must be at most %" PRId64,
-					       path, f->max);
+				return err_set(e, ERR_INVALID, path, "%s must be at least %" PRId64, path, f->min);
+			if (f->max >= f->min && tmp > f->max) /* max < min: no upper bound */
+				return err_set(e, ERR_INVALID, path, "%s must be at most %" PRId64, path, f->max);
 		}
 		return 0;
 	case JV_DECIMAL:
@@ -136,15 +133,12 @@ static int check_value(const json_t *v, const struct jv_field *f, const char *pa
 	case JV_DATETIME: {
 		struct err ignored;
 		const char *s = json_string_value(v);
-		if (!json_is_string(v) || strlen(s) <= DATE_LEN ||
-		    time_parse_iso(s, &tmp, path, &ignored) != 0)
-			return err_set(e, ERR_INVALID, path,
-				       "%s must be a date-time (YYYY-MM-DDTHH:MM:SSZ)", path);
+		if (!json_is_string(v) || strlen(s) <= DATE_LEN || time_parse_iso(s, &tmp, path, &ignored) != 0)
+			return err_set(e, ERR_INVALID, path, "%s must be a date-time (YYYY-MM-DDTHH:MM:SSZ)", path);
 		return 0;
 	}
 	case JV_EMAIL:
-		if (!json_is_string(v) ||
-		    !email_ok(json_string_value(v), json_string_length(v)))
+		if (!json_is_string(v) || !email_ok(json_string_value(v), json_string_length(v)))
 			return err_set(e, ERR_INVALID, path, "%s must be an email address", path);
 		return 0;
 	case JV_UUID:
@@ -162,23 +156,19 @@ static int check_value(const json_t *v, const struct jv_field *f, const char *pa
 			return err_set(e, ERR_INVALID, path, "%s must be an array", path);
 		n = (int64_t)json_array_size(v);
 		if (f->min > 0 && n < f->min)
-			return err_set(e, ERR_INVALID, path,
-				       "%s must have at least %" PRId64 " item%s", path, f->min,
+			return err_set(e, ERR_INVALID, path, "%s must have at least %" PRId64 " item%s", path, f->min,
 				       f->min == 1 ? "" : "s");
 		if (n > max)
-			return err_set(e, ERR_INVALID, path,
-				       "%s must have at most %" PRId64 " item%s", path, max,
+			return err_set(e, ERR_INVALID, path, "%s must have at most %" PRId64 " item%s", path, max,
 				       max == 1 ? "" : "s");
 		return 0;
 	}
-	case JV_ANY:
-		return 0;
+	case JV_ANY: return 0;
 	}
 	return err_set(e, ERR_INTERNAL, path, "%s has an unknown validation type", path);
 }
 
-int jv_check(const json_t *obj, const struct jv_field *fields, size_t nfields, const char *prefix,
-	     struct err *e)
+int jv_check(const json_t *obj, const struct jv_field *fields, size_t nfields, const char *prefix, struct err *e)
 {
 	char path[160];
 	const char *key;
@@ -192,11 +182,11 @@ int jv_check(const json_t *obj, const struct jv_field *fields, size_t nfields, c
 		if (plen == 0)
 			return err_set(e, ERR_INVALID, NULL, "request body must be a JSON object");
 		/* "lineItems[0]." -> "lineItems[0]" */
-		snprintf(path, sizeof(path), "%.*s", (int)(prefix[plen - 1] == '.' ? plen - 1 : plen),
-			 prefix);
+		snprintf(path, sizeof(path), "%.*s", (int)(prefix[plen - 1] == '.' ? plen - 1 : plen), prefix);
 		return err_set(e, ERR_INVALID, path, "%s must be an object", path);
 	}
-	json_object_foreach ((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		size_t i;
 		for (i = 0; i < nfields; i++)
 			if (strcmp(fields[i].name, key) == 0)

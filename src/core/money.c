@@ -18,81 +18,81 @@
 #define MONEY_MAX_SCALE 18
 
 static const struct currency currencies[] = {
-	{ "AED", 2, "UAE Dirham" },
-	{ "ARS", 2, "Argentine Peso" },
-	{ "AUD", 2, "Australian Dollar" },
-	{ "BHD", 3, "Bahraini Dinar" },
-	{ "BOB", 2, "Boliviano" },
-	{ "BRL", 2, "Brazilian Real" },
-	{ "BZD", 2, "Belize Dollar" },
-	{ "CAD", 2, "Canadian Dollar" },
-	{ "CHF", 2, "Swiss Franc" },
-	{ "CLP", 0, "Chilean Peso" },
-	{ "CNY", 2, "Yuan Renminbi" },
-	{ "COP", 2, "Colombian Peso" },
-	{ "CRC", 2, "Costa Rican Colon" },
-	{ "CUP", 2, "Cuban Peso" },
-	{ "DOP", 2, "Dominican Peso" },
-	{ "DZD", 2, "Algerian Dinar" },
-	{ "EGP", 2, "Egyptian Pound" },
-	{ "ETB", 2, "Ethiopian Birr" },
-	{ "EUR", 2, "Euro" },
-	{ "GBP", 2, "Pound Sterling" },
-	{ "GHS", 2, "Ghana Cedi" },
-	{ "GTQ", 2, "Quetzal" },
-	{ "HNL", 2, "Lempira" },
-	{ "HTG", 2, "Gourde" },
-	{ "INR", 2, "Indian Rupee" },
-	{ "IQD", 3, "Iraqi Dinar" },
-	{ "JOD", 3, "Jordanian Dinar" },
-	{ "JPY", 0, "Yen" },
-	{ "KES", 2, "Kenyan Shilling" },
-	{ "KRW", 0, "Won" },
-	{ "KWD", 3, "Kuwaiti Dinar" },
-	{ "LBP", 2, "Lebanese Pound" },
-	{ "LYD", 3, "Libyan Dinar" },
-	{ "MAD", 2, "Moroccan Dirham" },
-	{ "MXN", 2, "Mexican Peso" },
-	{ "NGN", 2, "Naira" },
-	{ "NIO", 2, "Cordoba Oro" },
-	{ "OMR", 3, "Rial Omani" },
-	{ "PAB", 2, "Balboa" },
-	{ "PEN", 2, "Sol" },
-	{ "PYG", 0, "Guarani" },
-	{ "QAR", 2, "Qatari Rial" },
-	{ "SAR", 2, "Saudi Riyal" },
-	{ "SDG", 2, "Sudanese Pound" },
-	{ "SSP", 2, "South Sudanese Pound" },
-	{ "TND", 3, "Tunisian Dinar" },
-	{ "TRY", 2, "Turkish Lira" },
-	{ "USD", 2, "US Dollar" },
-	{ "UYU", 2, "Peso Uruguayo" },
-	{ "VES", 2, "Bolivar Soberano" },
-	{ "XAF", 0, "CFA Franc BEAC" },
-	{ "XOF", 0, "CFA Franc BCEAO" },
-	{ "ZAR", 2, "Rand" },
+    {"AED", 2, "UAE Dirham"},
+    {"ARS", 2, "Argentine Peso"},
+    {"AUD", 2, "Australian Dollar"},
+    {"BHD", 3, "Bahraini Dinar"},
+    {"BOB", 2, "Boliviano"},
+    {"BRL", 2, "Brazilian Real"},
+    {"BZD", 2, "Belize Dollar"},
+    {"CAD", 2, "Canadian Dollar"},
+    {"CHF", 2, "Swiss Franc"},
+    {"CLP", 0, "Chilean Peso"},
+    {"CNY", 2, "Yuan Renminbi"},
+    {"COP", 2, "Colombian Peso"},
+    {"CRC", 2, "Costa Rican Colon"},
+    {"CUP", 2, "Cuban Peso"},
+    {"DOP", 2, "Dominican Peso"},
+    {"DZD", 2, "Algerian Dinar"},
+    {"EGP", 2, "Egyptian Pound"},
+    {"ETB", 2, "Ethiopian Birr"},
+    {"EUR", 2, "Euro"},
+    {"GBP", 2, "Pound Sterling"},
+    {"GHS", 2, "Ghana Cedi"},
+    {"GTQ", 2, "Quetzal"},
+    {"HNL", 2, "Lempira"},
+    {"HTG", 2, "Gourde"},
+    {"INR", 2, "Indian Rupee"},
+    {"IQD", 3, "Iraqi Dinar"},
+    {"JOD", 3, "Jordanian Dinar"},
+    {"JPY", 0, "Yen"},
+    {"KES", 2, "Kenyan Shilling"},
+    {"KRW", 0, "Won"},
+    {"KWD", 3, "Kuwaiti Dinar"},
+    {"LBP", 2, "Lebanese Pound"},
+    {"LYD", 3, "Libyan Dinar"},
+    {"MAD", 2, "Moroccan Dirham"},
+    {"MXN", 2, "Mexican Peso"},
+    {"NGN", 2, "Naira"},
+    {"NIO", 2, "Cordoba Oro"},
+    {"OMR", 3, "Rial Omani"},
+    {"PAB", 2, "Balboa"},
+    {"PEN", 2, "Sol"},
+    {"PYG", 0, "Guarani"},
+    {"QAR", 2, "Qatari Rial"},
+    {"SAR", 2, "Saudi Riyal"},
+    {"SDG", 2, "Sudanese Pound"},
+    {"SSP", 2, "South Sudanese Pound"},
+    {"TND", 3, "Tunisian Dinar"},
+    {"TRY", 2, "Turkish Lira"},
+    {"USD", 2, "US Dollar"},
+    {"UYU", 2, "Peso Uruguayo"},
+    {"VES", 2, "Bolivar Soberano"},
+    {"XAF", 0, "CFA Franc BEAC"},
+    {"XOF", 0, "CFA Franc BCEAO"},
+    {"ZAR", 2, "Rand"},
 };
 
 static const uint64_t pow10_u64[MONEY_MAX_SCALE + 1] = {
-	1ULL,
-	10ULL,
-	100ULL,
-	1000ULL,
-	10000ULL,
-	100000ULL,
-	1000000ULL,
-	10000000ULL,
-	100000000ULL,
-	1000000000ULL,
-	10000000000ULL,
-	100000000000ULL,
-	1000000000000ULL,
-	10000000000000ULL,
-	100000000000000ULL,
-	1000000000000000ULL,
-	10000000000000000ULL,
-	100000000000000000ULL,
-	1000000000000000000ULL,
+    1ULL,
+    10ULL,
+    100ULL,
+    1000ULL,
+    10000ULL,
+    100000ULL,
+    1000000ULL,
+    10000000ULL,
+    100000000ULL,
+    1000000000ULL,
+    10000000000ULL,
+    100000000000ULL,
+    1000000000000ULL,
+    10000000000000ULL,
+    100000000000000ULL,
+    1000000000000000ULL,
+    10000000000000000ULL,
+    100000000000000000ULL,
+    1000000000000000000ULL,
 };
 
 const struct currency *currency_find(const char *code)
@@ -151,17 +151,15 @@ int money_parse(const char *text, int scale, int64_t *out, const char *field, st
 				goto overflow;
 		}
 		if (ndec == 0)
-			return err_set(e, ERR_INVALID, field, "%s must be a decimal number",
-				       fname(field));
+			return err_set(e, ERR_INVALID, field, "%s must be a decimal number", fname(field));
 	}
 	if (*p != '\0')
 		return err_set(e, ERR_INVALID, field, "%s must be a decimal number", fname(field));
 	if (ndec > scale) {
 		if (scale == 0)
-			return err_set(e, ERR_INVALID, field, "%s must be a whole number",
-				       fname(field));
-		return err_set(e, ERR_INVALID, field, "%s has more than %d decimal%s", fname(field),
-			       scale, scale == 1 ? "" : "s");
+			return err_set(e, ERR_INVALID, field, "%s must be a whole number", fname(field));
+		return err_set(e, ERR_INVALID, field, "%s has more than %d decimal%s", fname(field), scale,
+			       scale == 1 ? "" : "s");
 	}
 	for (; ndec < scale; ndec++) {
 		if (mag > (uint64_t)INT64_MAX / 10)
@@ -256,12 +254,11 @@ int money_from_json(const json_t *v, int scale, int64_t *out, const char *field,
 	snprintf(text, sizeof(text), "%.15g", d);
 	if (strtod(text, NULL) != d)
 		return err_set(e, ERR_INVALID, field,
-			       "%s has too many digits for a JSON number; send as a decimal string",
-			       fname(field));
+			       "%s has too many digits for a JSON number; send as a decimal string", fname(field));
 	if (strchr(text, 'e')) {
 		if (expand_exponent(text, plain, sizeof(plain)) != 0)
-			return err_set(e, ERR_INVALID, field,
-				       "%s is out of range; send as a decimal string", fname(field));
+			return err_set(e, ERR_INVALID, field, "%s is out of range; send as a decimal string",
+				       fname(field));
 		return money_parse(plain, scale, out, field, e);
 	}
 	return money_parse(text, scale, out, field, e);
@@ -284,8 +281,7 @@ char *money_format(int64_t value, int scale, char *buf, size_t len)
 	if (scale == 0)
 		snprintf(buf, len, "%s%llu", sign, (unsigned long long)ip);
 	else
-		snprintf(buf, len, "%s%llu.%0*llu", sign, (unsigned long long)ip, scale,
-			 (unsigned long long)fp);
+		snprintf(buf, len, "%s%llu.%0*llu", sign, (unsigned long long)ip, scale, (unsigned long long)fp);
 	return buf;
 }
 

@@ -22,8 +22,8 @@
 
 #include "core/mem.h"
 
-#define TZ_NAME_MAX 64
-#define TZ_FILE_MAX (1024 * 1024)
+#define TZ_NAME_MAX   64
+#define TZ_FILE_MAX   (1024 * 1024)
 #define TZ_FOOTER_MAX 128
 
 /* ---- calendar ---------------------------------------------------------- */
@@ -73,7 +73,7 @@ static bool is_leap(int64_t y)
 
 static int days_in_month(int64_t y, int m)
 {
-	static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
@@ -93,8 +93,7 @@ static bool read_num(const char *s, int n, int *out)
 /* "YYYY-MM-DD" at s (not necessarily terminated after it). */
 static bool parse_date_prefix(const char *s, int *y, int *m, int *d)
 {
-	if (!read_num(s, 4, y) || s[4] != '-' || !read_num(s + 5, 2, m) || s[7] != '-' ||
-	    !read_num(s + 8, 2, d))
+	if (!read_num(s, 4, y) || s[4] != '-' || !read_num(s + 5, 2, m) || s[7] != '-' || !read_num(s + 8, 2, d))
 		return false;
 	if (*y < 1 || *m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
 		return false;
@@ -147,8 +146,18 @@ static char *put_time(char *p, int h, int mi, int s)
 }
 
 /* Text forms cover years 0000..9999: days outside are clamped to the ends. */
-#define DAYS_MIN (-719528)      /* 0000-01-01 */
-#define DAYS_MAX (2932896)      /* 9999-12-31 */
+#define DAYS_MIN (-719528) /* 0000-01-01 */
+#define DAYS_MAX (2932896) /* 9999-12-31 */
+
+/* Keep instants within years 0000..9999 so that offsets can be added safely. */
+static int64_t clamp_epoch(int64_t t)
+{
+	if (t < (int64_t)DAYS_MIN * 86400)
+		return (int64_t)DAYS_MIN * 86400;
+	if (t > (int64_t)DAYS_MAX * 86400 + 86399)
+		return (int64_t)DAYS_MAX * 86400 + 86399;
+	return t;
+}
 
 void date_from_days(int64_t days, char out[DATE_LEN + 1])
 {
@@ -213,11 +222,7 @@ void time_iso(int64_t epoch_s, char out[TIME_ISO_LEN + 1])
 
 	char *p;
 
-	if (epoch_s < (int64_t)DAYS_MIN * 86400)
-		epoch_s = (int64_t)DAYS_MIN * 86400;
-	if (epoch_s > (int64_t)DAYS_MAX * 86400 + 86399)
-		epoch_s = (int64_t)DAYS_MAX * 86400 + 86399;
-	split_epoch(epoch_s, &y, &mo, &d, &h, &mi, &s);
+	split_epoch(clamp_epoch(epoch_s), &y, &mo, &d, &h, &mi, &s);
 	p = put_date(out, y, mo, d);
 	*p++ = 'T';
 	p = put_time(p, h, mi, s);
@@ -243,8 +248,8 @@ int time_parse_iso(const char *s, int64_t *epoch_s, const char *field, struct er
 		*epoch_s = days_from_civil(y, mo, d) * 86400;
 		return 0;
 	}
-	if (s[10] != 'T' || !read_num(s + 11, 2, &h) || s[13] != ':' || !read_num(s + 14, 2, &mi) ||
-	    s[16] != ':' || !read_num(s + 17, 2, &sec))
+	if (s[10] != 'T' || !read_num(s + 11, 2, &h) || s[13] != ':' || !read_num(s + 14, 2, &mi) || s[16] != ':' ||
+	    !read_num(s + 17, 2, &sec))
 		goto bad;
 	if (h > 23 || mi > 59 || sec > 59)
 		goto bad;
@@ -259,8 +264,7 @@ int time_parse_iso(const char *s, int64_t *epoch_s, const char *field, struct er
 	if (*p == 'Z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		if (!read_num(p + 1, 2, &oh) || p[3] != ':' || !read_num(p + 4, 2, &om) || oh > 23 ||
-		    om > 59)
+		if (!read_num(p + 1, 2, &oh) || p[3] != ':' || !read_num(p + 4, 2, &om) || oh > 23 || om > 59)
 			goto bad;
 		off = oh * 3600 + om * 60;
 		if (*p == '-')
@@ -274,8 +278,7 @@ int time_parse_iso(const char *s, int64_t *epoch_s, const char *field, struct er
 	*epoch_s = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
 	return 0;
 bad:
-	return err_set(e, ERR_INVALID, field,
-		       "%s must be an ISO-8601 date-time (YYYY-MM-DDTHH:MM:SSZ)", f);
+	return err_set(e, ERR_INVALID, field, "%s must be an ISO-8601 date-time (YYYY-MM-DDTHH:MM:SSZ)", f);
 }
 
 /* ---- POSIX TZ strings ---------------------------------------------------- */
@@ -285,7 +288,7 @@ enum tzrule_kind { RULE_JULIAN1, RULE_ZERO, RULE_MONTH };
 struct tzrule {
 	enum tzrule_kind kind;
 	int n, m, w, d; /* day n (J/zero-based), or month m, week w, weekday d */
-	int32_t time;   /* seconds after local midnight, may be negative or > 24h */
+	int32_t time;	/* seconds after local midnight, may be negative or > 24h */
 };
 
 struct posix_tz {
@@ -419,8 +422,8 @@ static int posix_tz_parse(const char *s, struct posix_tz *tz)
 	}
 	if (*p == '\0') {
 		/* no rule: the traditional US default */
-		tz->start = (struct tzrule){ RULE_MONTH, 0, 3, 2, 0, 7200 };
-		tz->end = (struct tzrule){ RULE_MONTH, 0, 11, 1, 0, 7200 };
+		tz->start = (struct tzrule){RULE_MONTH, 0, 3, 2, 0, 7200};
+		tz->end = (struct tzrule){RULE_MONTH, 0, 11, 1, 0, 7200};
 		return 0;
 	}
 	if (*p != ',')
@@ -440,12 +443,8 @@ static int64_t rule_local(const struct tzrule *r, int64_t y)
 	int64_t jan1 = days_from_civil(y, 1, 1), day;
 
 	switch (r->kind) {
-	case RULE_JULIAN1:
-		day = jan1 + r->n - 1 + (is_leap(y) && r->n >= 60 ? 1 : 0);
-		break;
-	case RULE_ZERO:
-		day = jan1 + r->n;
-		break;
+	case RULE_JULIAN1: day = jan1 + r->n - 1 + (is_leap(y) && r->n >= 60 ? 1 : 0); break;
+	case RULE_ZERO: day = jan1 + r->n; break;
 	case RULE_MONTH:
 	default: {
 		int64_t first = days_from_civil(y, r->m, 1);
@@ -528,9 +527,8 @@ static int tzif_header(const unsigned char *b, size_t n, size_t at, struct tzif_
 	c->time = be32(b + at + 32);
 	c->type = be32(b + at + 36);
 	c->chr = be32(b + at + 40);
-	if (c->type == 0 || c->type > 256 || c->time > TZ_FILE_MAX || c->leap > TZ_FILE_MAX ||
-	    c->chr > TZ_FILE_MAX || (c->isstd != 0 && c->isstd != c->type) ||
-	    (c->isut != 0 && c->isut != c->type))
+	if (c->type == 0 || c->type > 256 || c->time > TZ_FILE_MAX || c->leap > TZ_FILE_MAX || c->chr > TZ_FILE_MAX ||
+	    (c->isstd != 0 && c->isstd != c->type) || (c->isut != 0 && c->isut != c->type))
 		return -1;
 	return 0;
 }
@@ -652,8 +650,7 @@ static int tz_read(const char *name, unsigned char **buf, size_t *len)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		goto out;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 44 ||
-	    st.st_size > TZ_FILE_MAX)
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 44 || st.st_size > TZ_FILE_MAX)
 		goto out;
 	b = xmalloc((size_t)st.st_size);
 	while (got < (size_t)st.st_size) {
@@ -685,6 +682,7 @@ static int tz_lookup(const char *name, int64_t t, int32_t *off)
 
 	if (!tz_name_ok(name))
 		goto out;
+	t = clamp_epoch(t);
 	if (tz_read(name, &buf, &len) != 0) {
 		/* a machine without tzdata still knows UTC */
 		if (strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0) {
@@ -716,8 +714,7 @@ int tz_offset(const char *name, int64_t epoch_s, int32_t *offset_s, struct err *
 	return 0;
 }
 
-int tz_local(const char *name, int64_t epoch_s, char date[DATE_LEN + 1], char time_of_day[9],
-	     struct err *e)
+int tz_local(const char *name, int64_t epoch_s, char date[DATE_LEN + 1], char time_of_day[9], struct err *e)
 {
 	int32_t off;
 	int64_t y;
@@ -727,12 +724,7 @@ int tz_local(const char *name, int64_t epoch_s, char date[DATE_LEN + 1], char ti
 	rc = tz_offset(name, epoch_s, &off, e);
 	if (rc != 0)
 		return rc;
-	epoch_s += off;
-	if (epoch_s < (int64_t)DAYS_MIN * 86400)
-		epoch_s = (int64_t)DAYS_MIN * 86400;
-	if (epoch_s > (int64_t)DAYS_MAX * 86400 + 86399)
-		epoch_s = (int64_t)DAYS_MAX * 86400 + 86399;
-	split_epoch(epoch_s, &y, &mo, &d, &h, &mi, &s);
+	split_epoch(clamp_epoch(clamp_epoch(epoch_s) + off), &y, &mo, &d, &h, &mi, &s);
 	*put_date(date, y, mo, d) = '\0';
 	*put_time(time_of_day, h, mi, s) = '\0';
 	return 0;

@@ -212,7 +212,7 @@ int server_start(struct app *app, struct server **out, struct err *e)
 	for (size_t i = 0; i < routes_count; i++) {
 		s->bindings[i].server = s;
 		s->bindings[i].index = i;
-		if (ulfius_add_endpoint_by_val(&s->instance, routes[i].method, routes[i].path, NULL, 0, on_request,
+		if (ulfius_add_endpoint_by_val(&s->instance, routes[i].method, NULL, routes[i].path, 0, on_request,
 					       &s->bindings[i]) != U_OK) {
 			rc = err_set(e, ERR_INTERNAL, NULL, "cannot register route %s %s", routes[i].method,
 				     routes[i].path);

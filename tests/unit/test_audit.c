@@ -169,7 +169,7 @@ static struct db_conn *acq(struct fx *f, enum db_mode mode)
 static void rec(struct fx *f, const char *tenant, const char *action, const char *entity_id, json_t *before,
 		json_t *after)
 {
-	struct actor who = { tenant, "user", "user-1", "127.0.0.1", "req-1" };
+	struct actor who = { .tenant_id = tenant, .kind = "user", .id = "user-1", .ip = "127.0.0.1", .request_id = "req-1" };
 	struct db_conn *c = acq(f, DB_WRITE);
 	struct err e;
 	int rc;
@@ -465,7 +465,7 @@ static void t_insert_beyond_head_detected(void **state)
 	/* Record a 4th entry, then put the chain head back to 3. */
 	assert_int_equal(db_begin(c, &e), 0);
 	{
-		struct actor who = { T2, "system", "job", NULL, NULL };
+		struct actor who = { .tenant_id = T2, .kind = "system", .id = "job", .ip = NULL, .request_id = NULL };
 		char h3[65];
 		struct db_rows *r = NULL;
 
@@ -492,7 +492,7 @@ static void t_rollback_leaves_no_gap(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct actor who = { T1, "api_key", "key-1", NULL, NULL };
+	struct actor who = { .tenant_id = T1, .kind = "api_key", .id = "key-1", .ip = NULL, .request_id = NULL };
 	struct db_conn *c;
 	struct err e;
 
@@ -515,7 +515,7 @@ static void t_invalid_utf8_cleaned(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct actor who = { T1, "user", "u", "10.0.0.1", "bad\xff\xfeid" };
+	struct actor who = { .tenant_id = T1, .kind = "user", .id = "u", .ip = "10.0.0.1", .request_id = "bad\xff\xfeid" };
 	struct db_conn *c = acq(f, DB_WRITE);
 	struct err e;
 
@@ -533,7 +533,7 @@ static void t_invalid_utf8_cleaned(void **state)
 static void t_incomplete_refused(void **state)
 {
 	struct fx *f = *state;
-	struct actor who = { NULL, "user", "u", NULL, NULL };
+	struct actor who = { .tenant_id = NULL, .kind = "user", .id = "u", .ip = NULL, .request_id = NULL };
 	struct db_conn *c = acq(f, DB_WRITE);
 	struct err e;
 
@@ -546,12 +546,45 @@ static void t_incomplete_refused(void **state)
 	db_release(c);
 }
 
+/* An Idempotency-Key reservation is marked committed by the first audited
+ * write of its request, in the write's transaction; rollback undoes it. */
+static void t_idempotency_committed(void **state)
+{
+	struct fx *f = *state;
+	struct actor who = { .tenant_id = T1, .kind = "user", .id = "u", .idempotency_key = "key-42" };
+	struct db_conn *c;
+	struct err e;
+
+	assert_int_equal(exec_sql(f,
+				  "INSERT INTO idempotency_keys (tenant_id, idem_key, method, path, request_hash, state, "
+				  "created_at, updated_at) VALUES ('" T1 "', 'key-42', 'POST', '/api/patients', 'h', "
+				  "'processing', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z')",
+				  NULL, 0),
+			 0);
+	c = acq(f, DB_WRITE);
+	err_clear(&e);
+	assert_int_equal(db_begin(c, &e), 0);
+	assert_int_equal(audit_record(c, &who, "patient.create", "patient", "p-1", NULL, NULL, NULL, &e), 0);
+	db_rollback(c);
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM idempotency_keys WHERE state = 'processing'", NULL, 0), 1);
+	assert_int_equal(db_begin(c, &e), 0);
+	assert_int_equal(audit_record(c, &who, "patient.create", "patient", "p-1", NULL, NULL, NULL, &e), 0);
+	assert_int_equal(audit_record(c, &who, "invoice.create", "invoice", "i-1", NULL, NULL, NULL, &e), 0);
+	assert_int_equal(db_commit(c, &e), 0);
+	db_release(c);
+	assert_int_equal(q_int(f,
+			       "SELECT COUNT(*) FROM idempotency_keys WHERE state = 'committed' AND entity = 'patient' "
+			       "AND entity_id = 'p-1' AND updated_at > '2025-01-01T00:00:00Z'",
+			       NULL, 0),
+			 1);
+}
+
 /* More entries than one verification page; damage on the second page. */
 static void t_long_chain(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct actor who = { T1, "system", "import", NULL, NULL };
+	struct actor who = { .tenant_id = T1, .kind = "system", .id = "import", .ip = NULL, .request_id = NULL };
 	struct db_conn *c = acq(f, DB_WRITE);
 	struct err e;
 	json_t *after;
@@ -588,7 +621,7 @@ struct worker {
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
-	struct actor who = { T1, "user", w->actor_id, "127.0.0.1", NULL };
+	struct actor who = { .tenant_id = T1, .kind = "user", .id = w->actor_id, .ip = "127.0.0.1", .request_id = NULL };
 	struct db_conn *c;
 	struct err e;
 	json_t *after;
@@ -615,12 +648,41 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
+/* Verifies in a loop while the workers write: a snapshot per tenant means
+ * no false alarm. */
+struct checker {
+	struct fx *f;
+	volatile int stop;
+	int runs, alarms, errors;
+};
+
+static void *checker_run(void *arg)
+{
+	struct checker *k = arg;
+	struct audit_verify_result res;
+	struct err e;
+
+	while (!k->stop) {
+		err_clear(&e);
+		if (audit_verify(k->f->db, NULL, &res, &e) != 0) {
+			fprintf(stderr, "verify: %s (%s)\n", e.message, e.detail);
+			k->errors++;
+		} else if (res.broken) {
+			fprintf(stderr, "verify: false alarm at seq %lld\n", (long long)res.first_bad_seq);
+			k->alarms++;
+		}
+		k->runs++;
+	}
+	return NULL;
+}
+
 static void t_concurrent(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
 	struct worker w[THREADS];
-	pthread_t th[THREADS];
+	struct checker k = { .f = f };
+	pthread_t th[THREADS], kt;
 	int i;
 
 	memset(w, 0, sizeof(w));
@@ -629,10 +691,16 @@ static void t_concurrent(void **state)
 		snprintf(w[i].actor_id, sizeof(w[i].actor_id), "u%d", i);
 		assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
 	}
+	assert_int_equal(pthread_create(&kt, NULL, checker_run, &k), 0);
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(th[i], NULL);
 		assert_int_equal(w[i].failures, 0);
 	}
+	k.stop = 1;
+	pthread_join(kt, NULL);
+	assert_true(k.runs > 0);
+	assert_int_equal(k.errors, 0);
+	assert_int_equal(k.alarms, 0);
 	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM audit_log", NULL, 0), THREADS * PER_THREAD);
 	assert_int_equal(q_int(f, "SELECT MIN(seq) FROM audit_log", NULL, 0), 1);
 	assert_int_equal(q_int(f, "SELECT MAX(seq) FROM audit_log", NULL, 0), THREADS * PER_THREAD);
@@ -657,6 +725,7 @@ static void t_concurrent(void **state)
 		cmocka_unit_test_setup_teardown(t_rollback_leaves_no_gap, setup, teardown),             \
 		cmocka_unit_test_setup_teardown(t_invalid_utf8_cleaned, setup, teardown),               \
 		cmocka_unit_test_setup_teardown(t_incomplete_refused, setup, teardown),                 \
+		cmocka_unit_test_setup_teardown(t_idempotency_committed, setup, teardown),              \
 		cmocka_unit_test_setup_teardown(t_long_chain, setup, teardown),                         \
 		cmocka_unit_test_setup_teardown(t_concurrent, setup, teardown),                         \
 	}

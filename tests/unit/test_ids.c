@@ -55,8 +55,7 @@ static void test_uuid_valid(void **state)
 
 static void test_doc_type_names(void **state)
 {
-	static const char *const names[] = { "DUI", "NIT", "NRC", "RNC", "CEDULA", "PASSPORT",
-					     "OTHER" };
+	static const char *const names[] = {"DUI", "NIT", "NRC", "RNC", "CEDULA", "PASSPORT", "OTHER"};
 	(void)state;
 	for (int i = 0; i < 7; i++) {
 		assert_int_equal(doc_type_parse(names[i]), i);
@@ -109,10 +108,10 @@ static void test_dui(void **state)
 static void test_nit(void **state)
 {
 	(void)state;
-	assert_true(nit_valid("06140507071048")); /* new rule, stdnum */
-	assert_true(nit_valid("06141809480014")); /* old rule (sequence 001) */
-	assert_true(nit_valid("06142004981074")); /* new rule */
-	assert_true(nit_valid("023827235"));      /* DUI as NIT */
+	assert_true(nit_valid("06140507071048"));		  /* new rule, stdnum */
+	assert_true(nit_valid("06141809480014"));		  /* old rule (sequence 001) */
+	assert_true(nit_valid("06142004981074"));		  /* new rule */
+	assert_true(nit_valid("023827235"));			  /* DUI as NIT */
 	flip_each(nit_valid, "06141809480014", "xxx-xxxxxxxxxx"); /* weight 11 at [3] */
 	flip_each(nit_valid, "06140507071048", NULL);
 	/* [10]: "107" -> "007" switches to the old rule and happens to match */
@@ -192,8 +191,7 @@ static void norm_bad(enum doc_type t, const char *in, const char *msg_part)
 
 	err_clear(&e);
 	if (doc_normalize(t, in, out, sizeof(out), "documentNumber", &e) != ERR_INVALID)
-		fail_msg("doc_normalize(%s, \"%s\") unexpectedly accepted", doc_type_name(t),
-			 in ? in : "(null)");
+		fail_msg("doc_normalize(%s, \"%s\") unexpectedly accepted", doc_type_name(t), in ? in : "(null)");
 	assert_string_equal(e.field, "documentNumber");
 	if (msg_part && !strstr(e.message, msg_part))
 		fail_msg("message \"%s\" lacks \"%s\"", e.message, msg_part);
@@ -274,7 +272,10 @@ static void test_normalize_other(void **state)
 	norm_ok(DOC_OTHER, "x", "x");
 	norm_ok(DOC_OTHER, "123456789012345678901234567890", "123456789012345678901234567890");
 	norm_bad(DOC_OTHER, "1234567890123456789012345678901", "at most 30");
-	norm_bad(DOC_OTHER, "ab\x01" "cd", "control");
+	norm_bad(DOC_OTHER,
+		 "ab\x01"
+		 "cd",
+		 "control");
 	norm_bad(DOC_OTHER, " \t ", "required");
 }
 
@@ -284,8 +285,7 @@ static void test_normalize_small_buffer(void **state)
 	struct err e;
 	(void)state;
 	err_clear(&e);
-	assert_int_equal(doc_normalize(DOC_DUI, "02382723-5", out, sizeof(out), "d", &e),
-			 ERR_INTERNAL);
+	assert_int_equal(doc_normalize(DOC_DUI, "02382723-5", out, sizeof(out), "d", &e), ERR_INTERNAL);
 	err_clear(&e);
 	char ten[10];
 	assert_int_equal(doc_normalize(DOC_DUI, "02382723-5", ten, sizeof(ten), "d", &e), 0);
@@ -318,19 +318,19 @@ static void test_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uuid_v4),
-		cmocka_unit_test(test_uuid_valid),
-		cmocka_unit_test(test_doc_type_names),
-		cmocka_unit_test(test_dui),
-		cmocka_unit_test(test_nit),
-		cmocka_unit_test(test_nrc),
-		cmocka_unit_test(test_rnc),
-		cmocka_unit_test(test_cedula),
-		cmocka_unit_test(test_normalize_sv),
-		cmocka_unit_test(test_normalize_do),
-		cmocka_unit_test(test_normalize_other),
-		cmocka_unit_test(test_normalize_small_buffer),
-		cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_uuid_v4),
+	    cmocka_unit_test(test_uuid_valid),
+	    cmocka_unit_test(test_doc_type_names),
+	    cmocka_unit_test(test_dui),
+	    cmocka_unit_test(test_nit),
+	    cmocka_unit_test(test_nrc),
+	    cmocka_unit_test(test_rnc),
+	    cmocka_unit_test(test_cedula),
+	    cmocka_unit_test(test_normalize_sv),
+	    cmocka_unit_test(test_normalize_do),
+	    cmocka_unit_test(test_normalize_other),
+	    cmocka_unit_test(test_normalize_small_buffer),
+	    cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

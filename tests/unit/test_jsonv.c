@@ -14,24 +14,24 @@
 
 #include "core/jsonv.h"
 
-static const char *const payer_kinds[] = { "self", "insurer", "employer", NULL };
+static const char *const payer_kinds[] = {"self", "insurer", "employer", NULL};
 
 static const struct jv_field patient_fields[] = {
-	{ .name = "name", .type = JV_STRING, .flags = JV_REQUIRED, .min = 1, .max = 20 },
-	{ .name = "kind", .type = JV_STRING, .one_of = payer_kinds },
-	{ .name = "age", .type = JV_INT, .min = 0, .max = 150 },
-	{ .name = "count", .type = JV_INT },
-	{ .name = "price", .type = JV_DECIMAL, .scale = 2 },
-	{ .name = "active", .type = JV_BOOL },
-	{ .name = "birthDate", .type = JV_DATE, .flags = JV_NULLABLE },
-	{ .name = "at", .type = JV_DATETIME },
-	{ .name = "email", .type = JV_EMAIL },
-	{ .name = "id", .type = JV_UUID },
-	{ .name = "meta", .type = JV_OBJECT },
-	{ .name = "items", .type = JV_ARRAY, .min = 1, .max = 3 },
-	{ .name = "tags", .type = JV_ARRAY },
-	{ .name = "extra", .type = JV_ANY },
-	{ .name = "note", .type = JV_STRING, .flags = JV_NULLABLE },
+    {.name = "name", .type = JV_STRING, .flags = JV_REQUIRED, .min = 1, .max = 20},
+    {.name = "kind", .type = JV_STRING, .one_of = payer_kinds},
+    {.name = "age", .type = JV_INT, .min = 0, .max = 150},
+    {.name = "count", .type = JV_INT},
+    {.name = "price", .type = JV_DECIMAL, .scale = 2},
+    {.name = "active", .type = JV_BOOL},
+    {.name = "birthDate", .type = JV_DATE, .flags = JV_NULLABLE},
+    {.name = "at", .type = JV_DATETIME},
+    {.name = "email", .type = JV_EMAIL},
+    {.name = "id", .type = JV_UUID},
+    {.name = "meta", .type = JV_OBJECT},
+    {.name = "items", .type = JV_ARRAY, .min = 1, .max = 3},
+    {.name = "tags", .type = JV_ARRAY},
+    {.name = "extra", .type = JV_ANY},
+    {.name = "note", .type = JV_STRING, .flags = JV_NULLABLE},
 };
 #define NPATIENT (sizeof(patient_fields) / sizeof(patient_fields[0]))
 
@@ -107,15 +107,13 @@ static void test_unknown_and_missing(void **state)
 	bad("{\"name\":\"   \"}", "name", "name is required");
 	bad("{\"name\":\"\\t\\n\"}", "name", "name is required");
 	/* prefixes */
-	assert_int_equal(check_text("{\"name\":\"A\",\"bogus\":1}", "lineItems[1].", &e),
-			 ERR_INVALID);
+	assert_int_equal(check_text("{\"name\":\"A\",\"bogus\":1}", "lineItems[1].", &e), ERR_INVALID);
 	assert_string_equal(e.field, "lineItems[1].bogus");
 	assert_string_equal(e.message, "unknown field 'lineItems[1].bogus'");
 	assert_int_equal(check_text("{}", "lineItems[1].", &e), ERR_INVALID);
 	assert_string_equal(e.field, "lineItems[1].name");
 	assert_string_equal(e.message, "lineItems[1].name is required");
-	assert_int_equal(check_text("{\"name\":\"A\",\"age\":\"3\"}", "lineItems[0].", &e),
-			 ERR_INVALID);
+	assert_int_equal(check_text("{\"name\":\"A\",\"age\":\"3\"}", "lineItems[0].", &e), ERR_INVALID);
 	assert_string_equal(e.field, "lineItems[0].age");
 	assert_string_equal(e.message, "lineItems[0].age must be an integer");
 }
@@ -157,8 +155,7 @@ static void test_strings(void **state)
 	/* one_of */
 	ok("{\"name\":\"A\",\"kind\":\"self\"}");
 	ok("{\"name\":\"A\",\"kind\":\"employer\"}");
-	bad("{\"name\":\"A\",\"kind\":\"Self\"}", "kind",
-	    "kind must be one of: self, insurer, employer");
+	bad("{\"name\":\"A\",\"kind\":\"Self\"}", "kind", "kind must be one of: self, insurer, employer");
 	bad("{\"name\":\"A\",\"kind\":\"\"}", "kind", "kind must be one of: self, insurer, employer");
 	bad("{\"name\":\"A\",\"kind\":1}", "kind", "kind must be a string");
 	snprintf(json, sizeof(json), "{\"name\":\"A\",\"kind\":\"self \"}");
@@ -168,7 +165,7 @@ static void test_strings(void **state)
 static void test_min_length(void **state)
 {
 	static const struct jv_field f[] = {
-		{ .name = "code", .type = JV_STRING, .min = 3, .max = 5 },
+	    {.name = "code", .type = JV_STRING, .min = 3, .max = 5},
 	};
 	struct err e;
 	json_t *o;
@@ -208,6 +205,33 @@ static void test_ints(void **state)
 	ok("{\"name\":\"A\",\"count\":0}");
 }
 
+static void test_int_lower_bound_only(void **state)
+{
+	static const struct jv_field f[] = {
+	    {.name = "qty", .type = JV_INT, .min = 1},
+	    {.name = "neg", .type = JV_INT, .min = -10, .max = 0},
+	};
+	json_t *o;
+	struct err e;
+	(void)state;
+	o = json_pack("{s:I,s:i}", "qty", (json_int_t)INT64_MAX, "neg", 0);
+	err_clear(&e);
+	assert_int_equal(jv_check(o, f, 2, "", &e), 0);
+	json_decref(o);
+	o = json_pack("{s:i}", "qty", 0);
+	assert_int_equal(jv_check(o, f, 2, "", &e), ERR_INVALID);
+	assert_string_equal(e.message, "qty must be at least 1");
+	json_decref(o);
+	o = json_pack("{s:i}", "neg", 1);
+	assert_int_equal(jv_check(o, f, 2, "", &e), ERR_INVALID);
+	assert_string_equal(e.message, "neg must be at most 0");
+	json_decref(o);
+	o = json_pack("{s:i}", "neg", -11);
+	assert_int_equal(jv_check(o, f, 2, "", &e), ERR_INVALID);
+	assert_string_equal(e.message, "neg must be at least -10");
+	json_decref(o);
+}
+
 static void test_decimals(void **state)
 {
 	(void)state;
@@ -234,29 +258,33 @@ static void test_other_types(void **state)
 	bad("{\"name\":\"A\",\"active\":\"true\"}", "active", "active must be a boolean");
 
 	ok("{\"name\":\"A\",\"birthDate\":\"2024-02-29\"}");
-	bad("{\"name\":\"A\",\"birthDate\":\"2023-02-29\"}", "birthDate",
-	    "birthDate must be a date (YYYY-MM-DD)");
+	bad("{\"name\":\"A\",\"birthDate\":\"2023-02-29\"}", "birthDate", "birthDate must be a date (YYYY-MM-DD)");
 	bad("{\"name\":\"A\",\"birthDate\":\"2023-02-28T00:00:00Z\"}", "birthDate",
 	    "birthDate must be a date (YYYY-MM-DD)");
-	bad("{\"name\":\"A\",\"birthDate\":20230228}", "birthDate",
-	    "birthDate must be a date (YYYY-MM-DD)");
+	bad("{\"name\":\"A\",\"birthDate\":20230228}", "birthDate", "birthDate must be a date (YYYY-MM-DD)");
 
 	ok("{\"name\":\"A\",\"at\":\"2025-10-14T10:00:00Z\"}");
 	ok("{\"name\":\"A\",\"at\":\"2025-10-14T04:00:00.250-06:00\"}");
-	bad("{\"name\":\"A\",\"at\":\"2025-10-14\"}", "at",
-	    "at must be a date-time (YYYY-MM-DDTHH:MM:SSZ)");
-	bad("{\"name\":\"A\",\"at\":\"2025-10-14T10:00:00\"}", "at",
-	    "at must be a date-time (YYYY-MM-DDTHH:MM:SSZ)");
-	bad("{\"name\":\"A\",\"at\":1760436000}", "at",
-	    "at must be a date-time (YYYY-MM-DDTHH:MM:SSZ)");
+	bad("{\"name\":\"A\",\"at\":\"2025-10-14\"}", "at", "at must be a date-time (YYYY-MM-DDTHH:MM:SSZ)");
+	bad("{\"name\":\"A\",\"at\":\"2025-10-14T10:00:00\"}", "at", "at must be a date-time (YYYY-MM-DDTHH:MM:SSZ)");
+	bad("{\"name\":\"A\",\"at\":1760436000}", "at", "at must be a date-time (YYYY-MM-DDTHH:MM:SSZ)");
 
 	ok("{\"name\":\"A\",\"email\":\"a.b+c@mail.example.org\"}");
 	ok("{\"name\":\"A\",\"email\":\"x@y.co\"}");
 	static const char *const bad_emails[] = {
-		"\"\"",		 "\"plain\"",	     "\"a@b\"",		"\"@b.com\"",
-		"\"a@.com\"",	 "\"a@b.\"",	     "\"a@@b.com\"",	"\"a@b@c.com\"",
-		"\"a b@c.com\"", "\"a@b..com\"",     "\"a@b.com \"",	"\"a\\t@b.com\"",
-		"5",		 "\"a@b.com\\u0000\"",
+	    "\"\"",
+	    "\"plain\"",
+	    "\"a@b\"",
+	    "\"@b.com\"",
+	    "\"a@.com\"",
+	    "\"a@b.\"",
+	    "\"a@@b.com\"",
+	    "\"a@b@c.com\"",
+	    "\"a b@c.com\"",
+	    "\"a@b..com\"",
+	    "\"a@b.com \"",
+	    "\"a\\t@b.com\"",
+	    "5",
 	};
 	for (size_t i = 0; i < sizeof(bad_emails) / sizeof(bad_emails[0]); i++) {
 		char json[128];
@@ -269,6 +297,21 @@ static void test_other_types(void **state)
 		if (jv_check(v, patient_fields, NPATIENT, "", &e) != ERR_INVALID)
 			fail_msg("email %s accepted", bad_emails[i]);
 		assert_string_equal(e.message, "email must be an email address");
+		json_decref(v);
+	}
+	{
+		json_error_t je;
+		struct err e;
+		json_t *v = json_loads("{\"name\":\"A\",\"email\":\"a@b.com\\u0000x\"}", JSON_ALLOW_NUL, &je);
+		assert_non_null(v);
+		err_clear(&e);
+		assert_int_equal(jv_check(v, patient_fields, NPATIENT, "", &e), ERR_INVALID);
+		assert_string_equal(e.message, "email must not contain NUL characters");
+		json_decref(v);
+		v = json_loads("{\"name\":\"A\\u0000\"}", JSON_ALLOW_NUL, &je);
+		assert_non_null(v);
+		assert_int_equal(jv_check(v, patient_fields, NPATIENT, "", &e), ERR_INVALID);
+		assert_string_equal(e.message, "name must not contain NUL characters");
 		json_decref(v);
 	}
 	{
@@ -321,13 +364,20 @@ static void test_array_default_max(void **state)
 static void test_long_one_of(void **state)
 {
 	static const char *const many[] = {
-		"aaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbb", "cccccccccccccccccccccccccc",
-		"dddddddddddddddddddddddd", "eeeeeeeeeeeeeeeeeeeeeeeeeee", "ffffffffffffffffffffffffff",
-		"gggggggggggggggggggggggg", "hhhhhhhhhhhhhhhhhhhhhhhhhhh", "iiiiiiiiiiiiiiiiiiiiiiiiii",
-		"jjjjjjjjjjjjjjjjjjjjjjjj", NULL,
+	    "aaaaaaaaaaaaaaaaaaaaaaaa",
+	    "bbbbbbbbbbbbbbbbbbbbbbbbbbb",
+	    "cccccccccccccccccccccccccc",
+	    "dddddddddddddddddddddddd",
+	    "eeeeeeeeeeeeeeeeeeeeeeeeeee",
+	    "ffffffffffffffffffffffffff",
+	    "gggggggggggggggggggggggg",
+	    "hhhhhhhhhhhhhhhhhhhhhhhhhhh",
+	    "iiiiiiiiiiiiiiiiiiiiiiiiii",
+	    "jjjjjjjjjjjjjjjjjjjjjjjj",
+	    NULL,
 	};
 	static const struct jv_field f[] = {
-		{ .name = "v", .type = JV_STRING, .one_of = many },
+	    {.name = "v", .type = JV_STRING, .one_of = many},
 	};
 	json_t *o = json_pack("{s:s}", "v", "zzz");
 	struct err e;
@@ -361,8 +411,7 @@ static void test_long_prefix(void **state)
 static void test_getters(void **state)
 {
 	json_error_t je;
-	json_t *o = json_loads("{\"s\":\"x\",\"i\":7,\"r\":1.5,\"b\":true,\"f\":false,\"n\":null}",
-			       0, &je);
+	json_t *o = json_loads("{\"s\":\"x\",\"i\":7,\"r\":1.5,\"b\":true,\"f\":false,\"n\":null}", 0, &je);
 	(void)state;
 	assert_non_null(o);
 	assert_string_equal(jv_str(o, "s"), "x");
@@ -388,19 +437,20 @@ static void test_getters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal_and_full),
-		cmocka_unit_test(test_not_object),
-		cmocka_unit_test(test_unknown_and_missing),
-		cmocka_unit_test(test_nulls),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_min_length),
-		cmocka_unit_test(test_ints),
-		cmocka_unit_test(test_decimals),
-		cmocka_unit_test(test_other_types),
-		cmocka_unit_test(test_array_default_max),
-		cmocka_unit_test(test_long_one_of),
-		cmocka_unit_test(test_long_prefix),
-		cmocka_unit_test(test_getters),
+	    cmocka_unit_test(test_minimal_and_full),
+	    cmocka_unit_test(test_not_object),
+	    cmocka_unit_test(test_unknown_and_missing),
+	    cmocka_unit_test(test_nulls),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_min_length),
+	    cmocka_unit_test(test_ints),
+	    cmocka_unit_test(test_int_lower_bound_only),
+	    cmocka_unit_test(test_decimals),
+	    cmocka_unit_test(test_other_types),
+	    cmocka_unit_test(test_array_default_max),
+	    cmocka_unit_test(test_long_one_of),
+	    cmocka_unit_test(test_long_prefix),
+	    cmocka_unit_test(test_getters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

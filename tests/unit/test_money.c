@@ -31,8 +31,7 @@ static void parse_bad(const char *text, int scale, const char *msg_part)
 
 	err_clear(&e);
 	if (money_parse(text, scale, &v, "total", &e) != ERR_INVALID)
-		fail_msg("money_parse(\"%s\", %d) unexpectedly accepted", text ? text : "(null)",
-			 scale);
+		fail_msg("money_parse(\"%s\", %d) unexpectedly accepted", text ? text : "(null)", scale);
 	assert_int_equal(e.code, ERR_INVALID);
 	assert_string_equal(e.field, "total");
 	assert_int_equal(v, 777);
@@ -46,10 +45,9 @@ static void test_currency_find(void **state)
 		const char *code;
 		int units;
 	} want[] = {
-		{ "USD", 2 }, { "EUR", 2 }, { "SDG", 2 }, { "MAD", 2 }, { "DOP", 2 }, { "GBP", 2 },
-		{ "CAD", 2 }, { "MXN", 2 }, { "GTQ", 2 }, { "HNL", 2 }, { "NIO", 2 }, { "CRC", 2 },
-		{ "PAB", 2 }, { "COP", 2 }, { "PEN", 2 }, { "CLP", 0 }, { "JPY", 0 }, { "KWD", 3 },
-		{ "BHD", 3 }, { "JOD", 3 }, { "TND", 3 }, { "XOF", 0 },
+	    {"USD", 2}, {"EUR", 2}, {"SDG", 2}, {"MAD", 2}, {"DOP", 2}, {"GBP", 2}, {"CAD", 2}, {"MXN", 2},
+	    {"GTQ", 2}, {"HNL", 2}, {"NIO", 2}, {"CRC", 2}, {"PAB", 2}, {"COP", 2}, {"PEN", 2}, {"CLP", 0},
+	    {"JPY", 0}, {"KWD", 3}, {"BHD", 3}, {"JOD", 3}, {"TND", 3}, {"XOF", 0},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -160,8 +158,7 @@ static void test_format(void **state)
 	assert_string_equal(money_format(INT64_MAX, 2, buf, sizeof(buf)), "92233720368547758.07");
 	assert_string_equal(money_format(INT64_MIN, 2, buf, sizeof(buf)), "-92233720368547758.08");
 	assert_string_equal(money_format(INT64_MIN, 0, buf, sizeof(buf)), "-9223372036854775808");
-	assert_string_equal(money_format(INT64_MIN, 18, buf, sizeof(buf)),
-			    "-9.223372036854775808");
+	assert_string_equal(money_format(INT64_MIN, 18, buf, sizeof(buf)), "-9.223372036854775808");
 	assert_string_equal(money_format(-1, 18, buf, sizeof(buf)), "-0.000000000000000001");
 	assert_true(strlen(money_format(INT64_MIN, 18, buf, sizeof(buf))) < MONEY_MAX_TEXT);
 	/* truncation is safe */
@@ -172,15 +169,12 @@ static void test_format(void **state)
 
 static void test_format_parse_roundtrip(void **state)
 {
-	static const int64_t vals[] = { 0, 1, -1, 99, -99, 100, 123456789, -987654321, INT64_MAX,
-					-INT64_MAX };
+	static const int64_t vals[] = {0, 1, -1, 99, -99, 100, 123456789, -987654321, INT64_MAX, -INT64_MAX};
 	char buf[MONEY_MAX_TEXT];
 	(void)state;
 	for (int scale = 0; scale <= 4; scale++)
 		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
-			assert_int_equal(parse_ok(money_format(vals[i], scale, buf, sizeof(buf)),
-						  scale),
-					 vals[i]);
+			assert_int_equal(parse_ok(money_format(vals[i], scale, buf, sizeof(buf)), scale), vals[i]);
 }
 
 static int from_json_text(const char *json, int scale, int64_t *out, struct err *e)
@@ -324,8 +318,7 @@ static int64_t mul(int64_t a, int64_t b, int div_scale)
 	int64_t out = 0;
 	err_clear(&e);
 	if (money_mul_round(a, b, div_scale, &out, &e) != 0)
-		fail_msg("money_mul_round(%lld, %lld, %d) failed", (long long)a, (long long)b,
-			 div_scale);
+		fail_msg("money_mul_round(%lld, %lld, %d) failed", (long long)a, (long long)b, div_scale);
 	return out;
 }
 
@@ -335,14 +328,14 @@ static void test_mul_round(void **state)
 	int64_t out;
 	(void)state;
 	/* half away from zero, both signs */
-	assert_int_equal(mul(25, 1, 1), 3);    /* 2.5 -> 3 */
-	assert_int_equal(mul(-25, 1, 1), -3);  /* -2.5 -> -3 */
+	assert_int_equal(mul(25, 1, 1), 3);   /* 2.5 -> 3 */
+	assert_int_equal(mul(-25, 1, 1), -3); /* -2.5 -> -3 */
 	assert_int_equal(mul(25, -1, 1), -3);
 	assert_int_equal(mul(-25, -1, 1), 3);
 	assert_int_equal(mul(24999, 1, 4), 2); /* 2.4999 -> 2 */
 	assert_int_equal(mul(-24999, 1, 4), -2);
 	assert_int_equal(mul(25001, 1, 4), 3);
-	assert_int_equal(mul(15, 1, 1), 2);   /* 1.5 -> 2 (not banker's) */
+	assert_int_equal(mul(15, 1, 1), 2); /* 1.5 -> 2 (not banker's) */
 	assert_int_equal(mul(-15, 1, 1), -2);
 	assert_int_equal(mul(35, 1, 1), 4);
 	assert_int_equal(mul(14, 1, 1), 1);
@@ -470,19 +463,13 @@ static void test_add(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_currency_find),
-		cmocka_unit_test(test_parse_valid),
-		cmocka_unit_test(test_parse_invalid),
-		cmocka_unit_test(test_parse_default_field_name),
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_format_parse_roundtrip),
-		cmocka_unit_test(test_from_json),
-		cmocka_unit_test(test_from_json_null_value),
-		cmocka_unit_test(test_json_outputs),
-		cmocka_unit_test(test_mul_round),
-		cmocka_unit_test(test_div_round),
-		cmocka_unit_test(test_rescale),
-		cmocka_unit_test(test_add),
+	    cmocka_unit_test(test_currency_find), cmocka_unit_test(test_parse_valid),
+	    cmocka_unit_test(test_parse_invalid), cmocka_unit_test(test_parse_default_field_name),
+	    cmocka_unit_test(test_format),	  cmocka_unit_test(test_format_parse_roundtrip),
+	    cmocka_unit_test(test_from_json),	  cmocka_unit_test(test_from_json_null_value),
+	    cmocka_unit_test(test_json_outputs),  cmocka_unit_test(test_mul_round),
+	    cmocka_unit_test(test_div_round),	  cmocka_unit_test(test_rescale),
+	    cmocka_unit_test(test_add),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -266,8 +266,7 @@ static void test_tz_fixed_zones(void **state)
 	assert_int_equal(off_at("America/Sao_Paulo", "2040-01-01T00:00:00Z"), -10800);
 
 	err_clear(&e);
-	assert_int_equal(tz_local("America/El_Salvador", iso("2025-10-14T03:00:00Z"), date, tod, &e),
-			 0);
+	assert_int_equal(tz_local("America/El_Salvador", iso("2025-10-14T03:00:00Z"), date, tod, &e), 0);
 	assert_string_equal(date, "2025-10-13");
 	assert_string_equal(tod, "21:00:00");
 	assert_int_equal(tz_local("Africa/Khartoum", iso("2025-12-31T22:30:05Z"), date, tod, &e), 0);
@@ -275,6 +274,25 @@ static void test_tz_fixed_zones(void **state)
 	assert_string_equal(tod, "00:30:05");
 	assert_int_equal(tz_local("UTC", 0, date, tod, &e), 0);
 	assert_string_equal(date, "1970-01-01");
+	assert_string_equal(tod, "00:00:00");
+}
+
+static void test_tz_extreme_instants(void **state)
+{
+	char date[DATE_LEN + 1], tod[9];
+	struct err e;
+	int32_t off;
+	(void)state;
+	err_clear(&e);
+	assert_int_equal(tz_offset("America/New_York", INT64_MAX, &off, &e), 0);
+	assert_true(off == -18000 || off == -14400);
+	assert_int_equal(tz_offset("America/New_York", INT64_MIN, &off, &e), 0);
+	assert_int_equal(off, -17762);
+	assert_int_equal(tz_local("Asia/Tokyo", INT64_MAX, date, tod, &e), 0);
+	assert_string_equal(date, "9999-12-31");
+	assert_string_equal(tod, "23:59:59");
+	assert_int_equal(tz_local("America/New_York", INT64_MIN, date, tod, &e), 0);
+	assert_string_equal(date, "0000-01-01");
 	assert_string_equal(tod, "00:00:00");
 }
 
@@ -312,8 +330,7 @@ static void test_tz_madrid_casablanca(void **state)
 	assert_int_equal(off_at("Europe/Madrid", "2040-03-25T01:00:00Z"), 7200);
 	assert_int_equal(off_at("Europe/Madrid", "2040-10-28T00:59:59Z"), 7200);
 	assert_int_equal(off_at("Europe/Madrid", "2040-10-28T01:00:00Z"), 3600);
-	for (int64_t t = iso("2025-01-01T00:00:00Z"); t < iso("2027-01-01T00:00:00Z");
-	     t += 86400 * 5) {
+	for (int64_t t = iso("2025-01-01T00:00:00Z"); t < iso("2027-01-01T00:00:00Z"); t += 86400 * 5) {
 		err_clear(&e);
 		assert_int_equal(tz_offset("Africa/Casablanca", t, &off, &e), 0);
 		assert_true(off == 0 || off == 3600);
@@ -340,12 +357,11 @@ static long libc_offset(const char *zone, int64_t t)
 static void test_tz_against_libc(void **state)
 {
 	static const char *const zones[] = {
-		"America/El_Salvador", "Africa/Khartoum",    "America/Santo_Domingo",
-		"America/New_York",    "Europe/Madrid",      "Africa/Casablanca",
-		"America/Sao_Paulo",   "America/Santiago",   "Australia/Sydney",
-		"Australia/Lord_Howe", "Pacific/Chatham",    "America/Nuuk",
-		"Europe/Dublin",       "Asia/Tehran",        "America/Havana",
-		"Asia/Kolkata",        "America/Mexico_City", "Europe/London",
+	    "America/El_Salvador", "Africa/Khartoum",	  "America/Santo_Domingo", "America/New_York",
+	    "Europe/Madrid",	   "Africa/Casablanca",	  "America/Sao_Paulo",	   "America/Santiago",
+	    "Australia/Sydney",	   "Australia/Lord_Howe", "Pacific/Chatham",	   "America/Nuuk",
+	    "Europe/Dublin",	   "Asia/Tehran",	  "America/Havana",	   "Asia/Kolkata",
+	    "America/Mexico_City", "Europe/London",
 	};
 	char *old_tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
 	(void)state;
@@ -376,22 +392,22 @@ static void test_tz_against_libc(void **state)
 static void test_tz_invalid(void **state)
 {
 	static const char *const bad[] = {
-		"../etc/passwd",
-		"Nope/Zone",
-		"",
-		"/etc/passwd",
-		"/usr/share/zoneinfo/UTC",
-		"America",
-		"America/",
-		"America//New_York",
-		"America/New York",
-		"America/New_York\n",
-		"zone.tab",
-		"tzdata.zi",
-		"America/../UTC",
-		"..",
-		"America/New_York/x",
-		"Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 65 */
+	    "../etc/passwd",
+	    "Nope/Zone",
+	    "",
+	    "/etc/passwd",
+	    "/usr/share/zoneinfo/UTC",
+	    "America",
+	    "America/",
+	    "America//New_York",
+	    "America/New York",
+	    "America/New_York\n",
+	    "zone.tab",
+	    "tzdata.zi",
+	    "America/../UTC",
+	    "..",
+	    "America/New_York/x",
+	    "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 65 */
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -426,8 +442,7 @@ static void put32(unsigned char *p, uint32_t v)
 }
 
 /* Header with counts; returns bytes written (44). */
-static size_t tzif_head(unsigned char *p, char version, uint32_t timecnt, uint32_t typecnt,
-			uint32_t charcnt)
+static size_t tzif_head(unsigned char *p, char version, uint32_t timecnt, uint32_t typecnt, uint32_t charcnt)
 {
 	memset(p, 0, 44);
 	memcpy(p, "TZif", 4);
@@ -455,7 +470,7 @@ static size_t make_v1(unsigned char *b)
 	size_t n = tzif_head(b, 0, 1, 2, 4);
 	put32(b + n, 1000000000);
 	n += 4;
-	b[n++] = 1; /* index */
+	b[n++] = 1;	     /* index */
 	put32(b + n, 19800); /* type 0: +05:30 */
 	b[n + 4] = 0;
 	b[n + 5] = 0;
@@ -505,8 +520,9 @@ static void test_tz_custom_files(void **state)
 	n = make_v1(b);
 	write_file(dir, "Test_V1", b, n);
 	write_file(dir, "Truncated", b, n - 5);
-	write_file(dir, "Garbage", (const unsigned char *)"not a tzif file at all, really: long enough to "
-						       "pass the size check",
+	write_file(dir, "Garbage",
+		   (const unsigned char *)"not a tzif file at all, really: long enough to "
+					  "pass the size check",
 		   66);
 	n = make_footer_only(b, "<+03>-3", 0);
 	write_file(dir, "Plus_Three", b, n);
@@ -566,9 +582,8 @@ static void test_tz_custom_files(void **state)
 	else
 		unsetenv("TZDIR");
 	free(old);
-	static const char *const names[] = { "Test_V1",	      "Truncated",  "Garbage",
-					     "Plus_Three",    "Julian",	    "Zero_Based",
-					     "Bad_Footer",    "Negative_Times" };
+	static const char *const names[] = {"Test_V1", "Truncated",  "Garbage",	   "Plus_Three",
+					    "Julian",  "Zero_Based", "Bad_Footer", "Negative_Times"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		unlink(path);
@@ -579,19 +594,20 @@ static void test_tz_custom_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_clocks),
-		cmocka_unit_test(test_time_iso),
-		cmocka_unit_test(test_parse_iso),
-		cmocka_unit_test(test_parse_iso_message),
-		cmocka_unit_test(test_date_valid),
-		cmocka_unit_test(test_date_days),
-		cmocka_unit_test(test_date_add),
-		cmocka_unit_test(test_tz_fixed_zones),
-		cmocka_unit_test(test_tz_new_york_dst),
-		cmocka_unit_test(test_tz_madrid_casablanca),
-		cmocka_unit_test(test_tz_against_libc),
-		cmocka_unit_test(test_tz_invalid),
-		cmocka_unit_test(test_tz_custom_files),
+	    cmocka_unit_test(test_clocks),
+	    cmocka_unit_test(test_time_iso),
+	    cmocka_unit_test(test_parse_iso),
+	    cmocka_unit_test(test_parse_iso_message),
+	    cmocka_unit_test(test_date_valid),
+	    cmocka_unit_test(test_date_days),
+	    cmocka_unit_test(test_date_add),
+	    cmocka_unit_test(test_tz_fixed_zones),
+	    cmocka_unit_test(test_tz_extreme_instants),
+	    cmocka_unit_test(test_tz_new_york_dst),
+	    cmocka_unit_test(test_tz_madrid_casablanca),
+	    cmocka_unit_test(test_tz_against_libc),
+	    cmocka_unit_test(test_tz_invalid),
+	    cmocka_unit_test(test_tz_custom_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * audit_record appends one entry inside the caller's write transaction:
  * it advances the tenant's chain head (which serialises writers of that
  * tenant), hashes the new entry together with the previous hash, inserts
- * it and stores the new hash as the head. audit_verify walks each chain in
+ * it and stores the new hash as the head; when the request carries an
+ * Idempotency-Key, the key's reservation is marked committed in the same
+ * transaction. audit_verify walks each chain in
  * seq order, recomputing every hash from the stored fields, so an entry
  * edited, removed or inserted behind the database's back (e.g. by someone
  * who dropped the append-only triggers) is found and named by its seq.
@@ -200,6 +202,10 @@ int audit_record(struct db_conn *c, const struct actor *who, const char *action,
 	if (rc)
 		goto out;
 	rc = audit_repo_chain_set_hash(c, en.tenant_id, hash, e);
+	if (rc)
+		goto out;
+	if (who->idempotency_key)
+		rc = audit_repo_idem_commit(c, en.tenant_id, who->idempotency_key, entity, en.entity_id, at, e);
 out:
 	for (i = 0; i < sizeof(cp) / sizeof(cp[0]); i++)
 		free(cp[i]);

@@ -75,9 +75,10 @@ int cli_audit_verify(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	/* argv[0] may be "verify" (or "audit" then "verify"), then options. */
+	/* argv holds the options after "audit verify" (main.c); a leading
+	 * "verify" is tolerated should the caller pass the subcommand too. */
 	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "audit") == 0 || strcmp(argv[i], "verify") == 0)
+		if (i == 0 && strcmp(argv[i], "verify") == 0)
 			continue;
 		if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc) {
 			i++;

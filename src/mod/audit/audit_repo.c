@@ -88,6 +88,17 @@ int audit_repo_chain_get(struct db_conn *c, const char *tenant_id, bool *found, 
 	return 0;
 }
 
+int audit_repo_idem_commit(struct db_conn *c, const char *tenant_id, const char *key, const char *entity,
+			   const char *entity_id, const char *now, struct err *e)
+{
+	struct db_param p[] = { DBP_TEXT(entity), DBP_TEXT(entity_id), DBP_TEXT(now), DBP_TEXT(tenant_id),
+				DBP_TEXT(key) };
+
+	return db_exec(c, "UPDATE idempotency_keys SET state = 'committed', entity = ?, entity_id = ?, updated_at = ? "
+			  "WHERE tenant_id = ? AND idem_key = ? AND state = 'processing'",
+		       p, DB_NPARAMS(p), NULL, e);
+}
+
 int audit_repo_insert(struct db_conn *c, const struct audit_entry *en, struct err *e)
 {
 	struct db_param p[] = {

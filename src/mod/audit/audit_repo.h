@@ -59,6 +59,12 @@ int audit_repo_chain_set_hash(struct db_conn *c, const char *tenant_id, const ch
 int audit_repo_chain_get(struct db_conn *c, const char *tenant_id, bool *found, int64_t *last_seq,
 			 char last_hash[AUDIT_HASH_LEN + 1], struct err *e);
 
+/* Mark the tenant's Idempotency-Key reservation `key` committed (naming
+ * the entity written) when it is still 'processing'; a no-op otherwise, so
+ * the first audited write of a request names it. See http/idempotency.h. */
+int audit_repo_idem_commit(struct db_conn *c, const char *tenant_id, const char *key, const char *entity,
+			   const char *entity_id, const char *now, struct err *e);
+
 /* ---- entries ---- */
 
 int audit_repo_insert(struct db_conn *c, const struct audit_entry *en, struct err *e);

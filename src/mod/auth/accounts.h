@@ -7,7 +7,7 @@
  * stored lower-case) and password (argon2id). A login opens a session: an
  * opaque refresh token "clr_..." stored only as its SHA-256 hex, and a
  * short-lived HS256 access token naming the session (sid). Refreshing
- * rotates the refresh token; presenting a revoked one again is treated as
+ * rotates the refresh token; presenting a rotated one again is treated as
  * theft and revokes every session of the user. Consecutive failed logins
  * lock the account for cfg.login_lock_s.
  *
@@ -127,8 +127,8 @@ int sessions_login(struct app *app, const char *email, const char *password, con
 		   struct auth_tokens *out, struct err *e);
 
 /* Rotate a refresh token: the old session is revoked, a new one opened.
- * Unknown/expired -> ERR_UNAUTHORIZED; a revoked token -> all the user's
- * sessions are revoked and ERR_UNAUTHORIZED. */
+ * Unknown/expired/logged out -> ERR_UNAUTHORIZED; an already rotated token
+ * (reuse) -> all the user's sessions are revoked and ERR_UNAUTHORIZED. */
 int sessions_refresh(struct app *app, const char *refresh_token, const struct auth_origin *from,
 		     struct auth_tokens *out, struct err *e);
 

@@ -129,7 +129,7 @@ static int auth_key(struct app *app, const char *key, const char *want_tenant, s
 	crypto_sha256_hex(key, strlen(key), hash);
 	if ((rc = db_acquire(app->db, DB_READ, &c, e)))
 		return rc;
-	rc = auth_repo_apikey_by_hash(c, hash, &k, e);
+	rc = auth_repo_apikey_by_hash(c, hash, &k, &active, e);
 	if (rc == ERR_NOT_FOUND) {
 		rc = unauthorized(e, "unknown API key");
 		goto out;
@@ -142,20 +142,17 @@ static int auth_key(struct app *app, const char *key, const char *want_tenant, s
 	}
 	tenant = k.tenant_id;
 	if (want_tenant && strcmp(want_tenant, k.tenant_id) != 0) {
-		tenant = NULL;
-		for (size_t i = 0; i < k.n_extra_tenants; i++)
-			if (strcmp(k.extra_tenants[i], want_tenant) == 0)
-				tenant = k.extra_tenants[i];
-		if (!tenant) {
+		rc = auth_repo_apikey_serves(c, k.id, want_tenant, &active, e);
+		if (rc == ERR_NOT_FOUND)
 			rc = err_set(e, ERR_FORBIDDEN, NULL, "this API key does not serve the tenant in x-tenant-id");
+		if (rc)
 			goto out;
-		}
+		tenant = want_tenant;
 	}
-	rc = auth_repo_tenant_active(c, tenant, &active, e);
-	if (rc == 0 && !active)
+	if (!active) {
 		rc = err_set(e, ERR_FORBIDDEN, NULL, "tenant is inactive");
-	if (rc)
 		goto out;
+	}
 	out->kind = PRINCIPAL_API_KEY;
 	snprintf(out->id, sizeof(out->id), "%s", k.id);
 	snprintf(out->tenant_id, sizeof(out->tenant_id), "%s", tenant);

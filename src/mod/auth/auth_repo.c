@@ -243,7 +243,8 @@ static int session_one(struct db_conn *c, const char *where, const char *value, 
 	int rc;
 
 	snprintf(sql, sizeof(sql),
-		 "SELECT id, tenant_id, user_id, expires_at, revoked_at FROM sessions WHERE %s = ?", where);
+		 "SELECT id, tenant_id, user_id, expires_at, revoked_at, revoked_reason FROM sessions"
+		 " WHERE %s = ?", where);
 	rc = db_query(c, sql, p, 1, &r, e);
 	if (rc)
 		return rc;
@@ -256,6 +257,7 @@ static int session_one(struct db_conn *c, const char *where, const char *value, 
 		col(out->user_id, sizeof(out->user_id), r, 0, 2);
 		col(out->expires_at, sizeof(out->expires_at), r, 0, 3);
 		col(out->revoked_at, sizeof(out->revoked_at), r, 0, 4);
+		col(out->revoked_reason, sizeof(out->revoked_reason), r, 0, 5);
 	}
 	db_rows_free(r);
 	return rc;
@@ -272,22 +274,25 @@ int auth_repo_session_by_id(struct db_conn *c, const char *id, struct auth_sessi
 	return session_one(c, "id", id, out, e);
 }
 
-int auth_repo_session_revoke(struct db_conn *c, const char *id, const char *now, int64_t *revoked,
-			     struct err *e)
+int auth_repo_session_revoke(struct db_conn *c, const char *id, const char *now, const char *reason,
+			     const char *replaced_by, int64_t *revoked, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(now), DBP_TEXT(id) };
+	struct db_param p[] = { DBP_TEXT(now), DBP_TEXT(reason), DBP_TEXT(replaced_by), DBP_TEXT(id) };
 
-	return db_exec(c, "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", p,
-		       DB_NPARAMS(p), revoked, e);
+	return db_exec(c,
+		       "UPDATE sessions SET revoked_at = ?, revoked_reason = ?, replaced_by = ?"
+		       " WHERE id = ? AND revoked_at IS NULL",
+		       p, DB_NPARAMS(p), revoked, e);
 }
 
-int auth_repo_session_revoke_user(struct db_conn *c, const char *user_id, const char *now, int64_t *revoked,
-				  struct err *e)
+int auth_repo_session_revoke_user(struct db_conn *c, const char *user_id, const char *now, const char *reason,
+				  int64_t *revoked, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(now), DBP_TEXT(user_id) };
+	struct db_param p[] = { DBP_TEXT(now), DBP_TEXT(reason), DBP_TEXT(user_id) };
 
-	return db_exec(c, "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", p,
-		       DB_NPARAMS(p), revoked, e);
+	return db_exec(c,
+		       "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL",
+		       p, DB_NPARAMS(p), revoked, e);
 }
 
 /* ---- API keys ---- */
@@ -381,11 +386,41 @@ int auth_repo_apikey_by_id(struct db_conn *c, const char *tenant_id, const char 
 		       out, e);
 }
 
-int auth_repo_apikey_by_hash(struct db_conn *c, const char *key_hash, struct apikey *out, struct err *e)
+int auth_repo_apikey_by_hash(struct db_conn *c, const char *key_hash, struct apikey *out, int *tenant_active,
+			     struct err *e)
 {
 	struct db_param p[] = { DBP_TEXT(key_hash) };
+	struct db_rows *r = NULL;
+	int rc = db_query(c,
+			  "SELECT k.id, k.tenant_id, k.name, k.prefix, k.permissions, k.created_by, k.created_at,"
+			  " k.last_used_at, k.revoked_at, t.active FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
+			  " WHERE k.key_hash = ?",
+			  p, 1, &r, e);
 
-	return key_one(c, "SELECT " KEY_COLS " FROM api_keys WHERE key_hash = ?", p, 1, out, e);
+	if (rc)
+		return rc;
+	if (db_rows_count(r) == 0) {
+		rc = err_set(e, ERR_NOT_FOUND, NULL, "API key not found");
+	} else {
+		rc = key_from_row(r, 0, out, e);
+		*tenant_active = db_rows_int(r, 0, 9) == 1;
+	}
+	db_rows_free(r);
+	return rc;
+}
+
+int auth_repo_apikey_serves(struct db_conn *c, const char *key_id, const char *tenant_id, int *active,
+			    struct err *e)
+{
+	struct db_param p[] = { DBP_TEXT(key_id), DBP_TEXT(tenant_id) };
+	int64_t v = 0;
+	int rc = db_query_int(c,
+			      "SELECT t.active FROM api_key_tenants x JOIN tenants t ON t.id = x.tenant_id"
+			      " WHERE x.api_key_id = ? AND x.tenant_id = ?",
+			      p, DB_NPARAMS(p), &v, e);
+
+	*active = v == 1;
+	return rc;
 }
 
 int auth_repo_apikey_list(struct db_conn *c, const char *tenant_id, int page, int limit, struct apikey **items,
@@ -447,18 +482,4 @@ int auth_repo_apikey_touch(struct db_conn *c, const char *id, const char *now, c
 		       "UPDATE api_keys SET last_used_at = ? WHERE id = ?"
 		       " AND (last_used_at IS NULL OR last_used_at < ?)",
 		       p, DB_NPARAMS(p), NULL, e);
-}
-
-/* ---- tenants ---- */
-
-int auth_repo_tenant_active(struct db_conn *c, const char *tenant_id, int *active, struct err *e)
-{
-	struct db_param p[] = { DBP_TEXT(tenant_id) };
-	int64_t v = 0;
-	int rc = db_query_int(c, "SELECT active FROM tenants WHERE id = ?", p, 1, &v, e);
-
-	if (rc == ERR_NOT_FOUND)
-		return err_set(e, ERR_NOT_FOUND, NULL, "tenant not found");
-	*active = v == 1;
-	return rc;
 }

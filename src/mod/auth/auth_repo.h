@@ -52,6 +52,7 @@ struct auth_session_row {
 	char user_id[37];
 	char expires_at[21];
 	char revoked_at[21]; /* "" when live */
+	char revoked_reason[16]; /* rotated | logout | reuse | password, "" when live */
 };
 
 int auth_repo_session_insert(struct db_conn *c, const struct auth_session_row *s, const char *token_hash,
@@ -59,12 +60,13 @@ int auth_repo_session_insert(struct db_conn *c, const struct auth_session_row *s
 int auth_repo_session_by_hash(struct db_conn *c, const char *token_hash, struct auth_session_row *out,
 			      struct err *e);
 int auth_repo_session_by_id(struct db_conn *c, const char *id, struct auth_session_row *out, struct err *e);
-/* Revoke one live session; *revoked = rows changed (0 or 1). */
-int auth_repo_session_revoke(struct db_conn *c, const char *id, const char *now, int64_t *revoked,
-			     struct err *e);
+/* Revoke one live session for reason (replaced_by may be NULL);
+ * *revoked = rows changed (0 or 1). */
+int auth_repo_session_revoke(struct db_conn *c, const char *id, const char *now, const char *reason,
+			     const char *replaced_by, int64_t *revoked, struct err *e);
 /* Revoke every live session of a user; *revoked = how many. */
-int auth_repo_session_revoke_user(struct db_conn *c, const char *user_id, const char *now, int64_t *revoked,
-				  struct err *e);
+int auth_repo_session_revoke_user(struct db_conn *c, const char *user_id, const char *now, const char *reason,
+				  int64_t *revoked, struct err *e);
 
 /* API keys --------------------------------------------------------- */
 
@@ -72,10 +74,17 @@ int auth_repo_apikey_insert(struct db_conn *c, const struct apikey *k, const cha
 			    const char *perms_text, struct err *e);
 int auth_repo_apikey_tenant_insert(struct db_conn *c, const char *key_id, const char *tenant_id,
 				   struct err *e);
-/* By id (tenant_id NULL = any tenant) / by hash; fills extra tenants too. */
+/* By id (tenant_id NULL = any tenant), extra tenants included. */
 int auth_repo_apikey_by_id(struct db_conn *c, const char *tenant_id, const char *id, struct apikey *out,
 			   struct err *e);
-int auth_repo_apikey_by_hash(struct db_conn *c, const char *key_hash, struct apikey *out, struct err *e);
+/* By hash, for authentication: one query, without the extra tenants;
+ * *tenant_active = the flag of the key's own tenant. */
+int auth_repo_apikey_by_hash(struct db_conn *c, const char *key_hash, struct apikey *out, int *tenant_active,
+			     struct err *e);
+/* Does key_id serve extra tenant tenant_id? *active = that tenant's flag.
+ * Not an extra tenant of the key -> ERR_NOT_FOUND. */
+int auth_repo_apikey_serves(struct db_conn *c, const char *key_id, const char *tenant_id, int *active,
+			    struct err *e);
 int auth_repo_apikey_list(struct db_conn *c, const char *tenant_id, int page, int limit, struct apikey **items,
 			  size_t *n, int64_t *total, struct err *e);
 int auth_repo_apikey_revoke(struct db_conn *c, const char *id, const char *now, int64_t *revoked,
@@ -83,10 +92,5 @@ int auth_repo_apikey_revoke(struct db_conn *c, const char *id, const char *now, 
 /* Set last_used_at = now unless it is newer than not_after. */
 int auth_repo_apikey_touch(struct db_conn *c, const char *id, const char *now, const char *not_after,
 			   struct err *e);
-
-/* tenants (read-only helpers for auth) ------------------------------ */
-
-/* *active = the tenant's flag; absent -> ERR_NOT_FOUND. */
-int auth_repo_tenant_active(struct db_conn *c, const char *tenant_id, int *active, struct err *e);
 
 #endif

@@ -9,9 +9,11 @@
  * as a wrong password.
  *
  * Refresh tokens are opaque "clr_..." strings; the database keeps only their
- * SHA-256 hex. Each refresh revokes the presented session and opens a new
- * one; presenting a token whose session is already revoked means it was
- * copied, so every session of that user is revoked.
+ * SHA-256 hex. Each refresh revokes the presented session (reason
+ * "rotated", replaced_by the new one) and opens a new one; presenting a
+ * rotated token again means it was copied, so every session of that user is
+ * revoked (reason "reuse"). A token ended by logout or a password change is
+ * simply refused.
  */
 #include "mod/auth/accounts.h"
 
@@ -96,9 +98,10 @@ static int issue_access(struct app *app, const struct user *u, const char *sid, 
 	return 0;
 }
 
-/* Insert a new session for u inside the open transaction; *token_out owned. */
+/* Insert a new session (id, or a fresh one when NULL) for u inside the open
+ * transaction; *token_out owned. */
 static int open_session(struct app *app, struct db_conn *c, const struct user *u, const struct auth_origin *from,
-			struct auth_session_row *s, char **token_out, struct err *e)
+			const char *id, struct auth_session_row *s, char **token_out, struct err *e)
 {
 	char hash[2 * SHA256_LEN + 1], now[TIME_ISO_LEN + 1];
 	int64_t now_s = time_now_s();
@@ -106,7 +109,10 @@ static int open_session(struct app *app, struct db_conn *c, const struct user *u
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	uuid_v4(s->id);
+	if (id)
+		snprintf(s->id, sizeof(s->id), "%s", id);
+	else
+		uuid_v4(s->id);
 	snprintf(s->tenant_id, sizeof(s->tenant_id), "%s", u->tenant_id);
 	snprintf(s->user_id, sizeof(s->user_id), "%s", u->id);
 	time_iso(now_s + app->cfg.refresh_ttl_s, s->expires_at);
@@ -123,6 +129,7 @@ static int open_session(struct app *app, struct db_conn *c, const struct user *u
 
 static void user_actor(struct actor *a, const struct user *u, const struct auth_origin *from)
 {
+	memset(a, 0, sizeof(*a));
 	a->tenant_id = u->tenant_id;
 	a->kind = "user";
 	a->id = u->id;
@@ -223,7 +230,7 @@ int sessions_login(struct app *app, const char *email, const char *password, con
 		goto out;
 	if ((rc = auth_repo_user_login_ok(c, row.u.id, now, e)))
 		goto out;
-	if ((rc = open_session(app, c, &row.u, from, &s, &out->refresh_token, e)))
+	if ((rc = open_session(app, c, &row.u, from, NULL, &s, &out->refresh_token, e)))
 		goto out;
 	after = json_pack("{s:s}", "sessionId", s.id);
 	if ((rc = audit_record(c, &a, "auth.login", "session", s.id, NULL, after, NULL, e)))
@@ -247,15 +254,15 @@ out:
 static int revoke_all(struct db_conn *c, const struct auth_session_row *s, const struct auth_origin *from,
 		      struct err *e)
 {
-	struct actor a = { s->tenant_id, "user", s->user_id, from ? from->ip : NULL,
-			   from ? from->request_id : NULL };
+	struct actor a = { .tenant_id = s->tenant_id, .kind = "user", .id = s->user_id,
+			   .ip = from ? from->ip : NULL, .request_id = from ? from->request_id : NULL };
 	char now[TIME_ISO_LEN + 1];
 	int64_t n = 0;
 	json_t *after;
 	int rc;
 
 	time_now_iso(now);
-	if ((rc = auth_repo_session_revoke_user(c, s->user_id, now, &n, e)))
+	if ((rc = auth_repo_session_revoke_user(c, s->user_id, now, "reuse", &n, e)))
 		return rc;
 	after = json_pack("{s:s, s:I}", "reusedSessionId", s->id, "sessionsRevoked", (json_int_t)n);
 	rc = audit_record(c, &a, "auth.refresh_reuse", "user", s->user_id, NULL, after, NULL, e);
@@ -273,7 +280,7 @@ int sessions_refresh(struct app *app, const char *refresh_token, const struct au
 	struct auth_user_row row;
 	struct db_conn *c = NULL;
 	struct actor a;
-	char hash[2 * SHA256_LEN + 1], now[TIME_ISO_LEN + 1];
+	char hash[2 * SHA256_LEN + 1], now[TIME_ISO_LEN + 1], new_id[37];
 	json_t *after = NULL;
 	int64_t n = 0;
 	int rc;
@@ -296,10 +303,14 @@ int sessions_refresh(struct app *app, const char *refresh_token, const struct au
 	}
 	if (rc)
 		goto out;
-	if (old.revoked_at[0]) {
+	if (old.revoked_at[0] && strcmp(old.revoked_reason, "rotated") == 0) {
 		if ((rc = revoke_all(c, &old, from, e)))
 			goto out;
 		rc = err_set(e, ERR_UNAUTHORIZED, NULL, "refresh token already used; all sessions revoked");
+		goto out;
+	}
+	if (old.revoked_at[0]) {
+		rc = err_set(e, ERR_UNAUTHORIZED, NULL, "refresh token revoked");
 		goto out;
 	}
 	if (strcmp(old.expires_at, now) <= 0) {
@@ -313,7 +324,8 @@ int sessions_refresh(struct app *app, const char *refresh_token, const struct au
 	}
 	if (rc)
 		goto out;
-	if ((rc = auth_repo_session_revoke(c, old.id, now, &n, e)))
+	uuid_v4(new_id);
+	if ((rc = auth_repo_session_revoke(c, old.id, now, "rotated", new_id, &n, e)))
 		goto out;
 	if (n != 1) {
 		/* Another request rotated it first: that is reuse too. */
@@ -322,7 +334,7 @@ int sessions_refresh(struct app *app, const char *refresh_token, const struct au
 		rc = err_set(e, ERR_UNAUTHORIZED, NULL, "refresh token already used; all sessions revoked");
 		goto out;
 	}
-	if ((rc = open_session(app, c, &row.u, from, &s, &out->refresh_token, e)))
+	if ((rc = open_session(app, c, &row.u, from, new_id, &s, &out->refresh_token, e)))
 		goto out;
 	user_actor(&a, &row.u, from);
 	after = json_pack("{s:s, s:s}", "sessionId", s.id, "previousSessionId", old.id);
@@ -357,7 +369,7 @@ int sessions_logout(struct app *app, const struct actor *actor, const char *user
 		goto out;
 	rc = auth_repo_session_by_id(c, session_id, &s, e);
 	if (rc == 0 && strcmp(s.user_id, user_id) == 0) {
-		if ((rc = auth_repo_session_revoke(c, s.id, now, &n, e)))
+		if ((rc = auth_repo_session_revoke(c, s.id, now, "logout", NULL, &n, e)))
 			goto out;
 		if (n)
 			json_array_append_new(after, json_string(s.id));
@@ -368,7 +380,7 @@ int sessions_logout(struct app *app, const struct actor *actor, const char *user
 		crypto_sha256_hex(refresh_token, strlen(refresh_token), hash);
 		rc = auth_repo_session_by_hash(c, hash, &s, e);
 		if (rc == 0 && strcmp(s.user_id, user_id) == 0) {
-			if ((rc = auth_repo_session_revoke(c, s.id, now, &n, e)))
+			if ((rc = auth_repo_session_revoke(c, s.id, now, "logout", NULL, &n, e)))
 				goto out;
 			if (n)
 				json_array_append_new(after, json_string(s.id));

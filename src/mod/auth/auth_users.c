@@ -275,7 +275,7 @@ int users_update(struct db_conn *c, const struct actor *actor, perm_set granter_
 	time_now_iso(row.u.updated_at);
 	if ((rc = auth_repo_user_update(c, &row, e)))
 		goto out;
-	if (revoke && (rc = auth_repo_session_revoke_user(c, row.u.id, row.u.updated_at, &n, e)))
+	if (revoke && (rc = auth_repo_session_revoke_user(c, row.u.id, row.u.updated_at, "password", &n, e)))
 		goto out;
 	after = user_to_json(&row.u);
 	if (in->password)

@@ -12,9 +12,9 @@
 #include "mod/catalog/catalog_repo.h"
 
 static const char *const tax_names[] = {
-	[CATALOG_TAX_TAXABLE] = "taxable",
-	[CATALOG_TAX_EXEMPT] = "exempt",
-	[CATALOG_TAX_NOT_SUBJECT] = "not_subject",
+    [CATALOG_TAX_TAXABLE] = "taxable",
+    [CATALOG_TAX_EXEMPT] = "exempt",
+    [CATALOG_TAX_NOT_SUBJECT] = "not_subject",
 };
 
 /* MH CAT-014 "Unidad de medida" (../shared/dte-sv/README.md §4), the codes
@@ -23,17 +23,46 @@ static const struct {
 	int code;
 	const char *name;
 } uom_table[] = {
-	{ 1, "metro" },       { 2, "yarda" },        { 6, "milímetro" },   { 9, "kilómetro cuadrado" },
-	{ 10, "hectárea" },   { 13, "metro cuadrado" }, { 15, "vara cuadrada" }, { 18, "metro cúbico" },
-	{ 20, "barril" },     { 22, "galón" },       { 23, "litro" },      { 24, "botella" },
-	{ 26, "mililitro" },  { 30, "tonelada" },    { 32, "quintal" },    { 33, "arroba" },
-	{ 34, "kilogramo" },  { 36, "libra" },       { 37, "onza troy" },  { 38, "onza" },
-	{ 39, "gramo" },      { 40, "miligramo" },   { 42, "megawatt" },   { 43, "kilowatt" },
-	{ 44, "watt" },       { 45, "megavoltio-amperio" }, { 46, "kilovoltio-amperio" },
-	{ 47, "voltio-amperio" }, { 49, "gigawatt-hora" }, { 50, "megawatt-hora" },
-	{ 51, "kilowatt-hora" }, { 52, "watt-hora" }, { 53, "kilovoltio" }, { 54, "voltio" },
-	{ 55, "millar" },     { 56, "medio millar" }, { 57, "ciento" },    { 58, "docena" },
-	{ 59, "unidad" },     { 99, "otra" },
+    {1, "metro"},
+    {2, "yarda"},
+    {6, "milímetro"},
+    {9, "kilómetro cuadrado"},
+    {10, "hectárea"},
+    {13, "metro cuadrado"},
+    {15, "vara cuadrada"},
+    {18, "metro cúbico"},
+    {20, "barril"},
+    {22, "galón"},
+    {23, "litro"},
+    {24, "botella"},
+    {26, "mililitro"},
+    {30, "tonelada"},
+    {32, "quintal"},
+    {33, "arroba"},
+    {34, "kilogramo"},
+    {36, "libra"},
+    {37, "onza troy"},
+    {38, "onza"},
+    {39, "gramo"},
+    {40, "miligramo"},
+    {42, "megawatt"},
+    {43, "kilowatt"},
+    {44, "watt"},
+    {45, "megavoltio-amperio"},
+    {46, "kilovoltio-amperio"},
+    {47, "voltio-amperio"},
+    {49, "gigawatt-hora"},
+    {50, "megawatt-hora"},
+    {51, "kilowatt-hora"},
+    {52, "watt-hora"},
+    {53, "kilovoltio"},
+    {54, "voltio"},
+    {55, "millar"},
+    {56, "medio millar"},
+    {57, "ciento"},
+    {58, "docena"},
+    {59, "unidad"},
+    {99, "otra"},
 };
 
 int catalog_tax_parse(const char *s)
@@ -87,8 +116,8 @@ bool catalog_code_valid(const char *s)
 		return false;
 	for (; s[n]; n++) {
 		char c = s[n];
-		if (!(is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '.' ||
-		      c == '_' || c == '-'))
+		if (!(is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '.' || c == '_' ||
+		      c == '-'))
 			return false;
 	}
 	return n >= 1 && n <= CATALOG_CODE_MAX;
@@ -214,8 +243,7 @@ int catalog_input_check(const struct catalog_input *in, bool create, struct err 
 		if (rc)
 			return rc;
 	}
-	if ((set & CATALOG_F_DESCRIPTION) && in->description &&
-	    utf8_len(in->description) > CATALOG_DESCRIPTION_MAX)
+	if ((set & CATALOG_F_DESCRIPTION) && in->description && utf8_len(in->description) > CATALOG_DESCRIPTION_MAX)
 		return err_set(e, ERR_INVALID, "description", "description must be at most %d characters",
 			       CATALOG_DESCRIPTION_MAX);
 	if (create || (set & CATALOG_F_CATEGORY)) {
@@ -225,8 +253,6 @@ int catalog_input_check(const struct catalog_input *in, bool create, struct err 
 	}
 	if ((create || (set & CATALOG_F_PRICE)) && (!in->price || json_is_null(in->price)))
 		return err_set(e, ERR_INVALID, "price", "price is required");
-	if ((set & CATALOG_F_PRICE) && !json_is_string(in->price) && !json_is_number(in->price))
-		return err_set(e, ERR_INVALID, "price", "price must be a decimal string or a number");
 	if ((set & CATALOG_F_CURRENCY) && !currency_find(in->currency))
 		return err_set(e, ERR_INVALID, "currency", "currency must be a supported ISO 4217 code");
 	if ((set & CATALOG_F_TAX) && catalog_tax_parse(in->tax) < 0)
@@ -234,8 +260,7 @@ int catalog_input_check(const struct catalog_input *in, bool create, struct err 
 			       "taxTreatment must be one of taxable, exempt, not_subject");
 	if ((set & CATALOG_F_ITEM_TYPE) && catalog_item_type_parse(in->item_type) < 0)
 		return err_set(e, ERR_INVALID, "itemType", "itemType must be one of good, service");
-	if ((set & CATALOG_F_PROCEDURE) && in->procedure_code &&
-	    !procedure_normalize(in->procedure_code, proc))
+	if ((set & CATALOG_F_PROCEDURE) && in->procedure_code && !procedure_normalize(in->procedure_code, proc))
 		return err_set(e, ERR_INVALID, "procedureCode",
 			       "procedureCode must be a CPT code (5 digits, or 4 digits and F, T or U) "
 			       "or a HCPCS Level II code (a letter A-V and 4 digits)");
@@ -243,8 +268,8 @@ int catalog_input_check(const struct catalog_input *in, bool create, struct err 
 		return err_set(e, ERR_INVALID, "unitOfMeasure",
 			       "unitOfMeasure must be a code of the MH CAT-014 catalogue (59 = unidad)");
 	if (in->reason && utf8_len(in->reason) > CATALOG_REASON_MAX)
-		return err_set(e, ERR_INVALID, "priceChangeReason",
-			       "priceChangeReason must be at most %d characters", CATALOG_REASON_MAX);
+		return err_set(e, ERR_INVALID, "priceChangeReason", "priceChangeReason must be at most %d characters",
+			       CATALOG_REASON_MAX);
 	return 0;
 }
 
@@ -261,13 +286,13 @@ json_t *catalog_service_json(const struct catalog_service *s)
 	money_format(s->tax_rate_bp, 2, rate, sizeof(rate));
 	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:s, s:s, s:s, s:s, s:i, s:s?, s:i, s:s?, s:b, "
 			 "s:s, s:s}",
-			 "id", s->id, "code", s->code, "name", s->name, "description", s->description,
-			 "category", s->category, "price", money_json_string(s->price_minor, scale_of(s->currency)),
-			 "currency", s->currency, "taxTreatment", catalog_tax_name(s->tax), "taxRate", rate,
-			 "itemType", catalog_item_type_name(s->item_type), "mhTipoItem", (int)s->item_type,
-			 "procedureCode", s->procedure_code[0] ? s->procedure_code : NULL, "unitOfMeasure",
-			 s->unit_of_measure, "unitOfMeasureName", catalog_uom_name(s->unit_of_measure), "active",
-			 s->active, "createdAt", s->created_at, "updatedAt", s->updated_at);
+			 "id", s->id, "code", s->code, "name", s->name, "description", s->description, "category",
+			 s->category, "price", money_json_string(s->price_minor, scale_of(s->currency)), "currency",
+			 s->currency, "taxTreatment", catalog_tax_name(s->tax), "taxRate", rate, "itemType",
+			 catalog_item_type_name(s->item_type), "mhTipoItem", (int)s->item_type, "procedureCode",
+			 s->procedure_code[0] ? s->procedure_code : NULL, "unitOfMeasure", s->unit_of_measure,
+			 "unitOfMeasureName", catalog_uom_name(s->unit_of_measure), "active", s->active, "createdAt",
+			 s->created_at, "updatedAt", s->updated_at);
 }
 
 json_t *catalog_price_json(const struct catalog_price *p)
@@ -321,8 +346,7 @@ static int parse_price_for(struct catalog_service *s, const json_t *price, struc
 	const struct currency *cur = currency_find(s->currency);
 
 	if (!cur)
-		return err_set(e, ERR_INVALID, "currency",
-			       "the tenant's currency is not supported; give a currency");
+		return err_set(e, ERR_INVALID, "currency", "the tenant's currency is not supported; give a currency");
 	return catalog_price_parse(price, cur, &s->price_minor, e);
 }
 
@@ -468,8 +492,8 @@ int catalog_update(struct db *db, const struct actor *who, const char *id, const
 			goto out;
 	}
 
-	price_changed = s->price_minor != old->price_minor || strcmp(s->currency, old->currency) != 0 ||
-			s->tax != old->tax;
+	price_changed =
+	    s->price_minor != old->price_minor || strcmp(s->currency, old->currency) != 0 || s->tax != old->tax;
 	changed = price_changed || strcmp(s->code, old->code) != 0 || !str_eq(s->name, old->name) ||
 		  !str_eq(s->description, old->description) || !str_eq(s->category, old->category) ||
 		  s->item_type != old->item_type || strcmp(s->procedure_code, old->procedure_code) != 0 ||
@@ -503,8 +527,8 @@ out:
 	return rc;
 }
 
-int catalog_deactivate(struct db *db, const struct actor *who, const char *id, const char *reason,
-		       struct arena *a, struct catalog_service **out, struct err *e)
+int catalog_deactivate(struct db *db, const struct actor *who, const char *id, const char *reason, struct arena *a,
+		       struct catalog_service **out, struct err *e)
 {
 	struct db_conn *c = NULL;
 	struct catalog_service *old = NULL, *s = arena_alloc(a, sizeof(*s));
@@ -513,8 +537,7 @@ int catalog_deactivate(struct db *db, const struct actor *who, const char *id, c
 
 	*out = NULL;
 	if (reason && utf8_len(reason) > CATALOG_REASON_MAX)
-		return err_set(e, ERR_INVALID, "reason", "reason must be at most %d characters",
-			       CATALOG_REASON_MAX);
+		return err_set(e, ERR_INVALID, "reason", "reason must be at most %d characters", CATALOG_REASON_MAX);
 	rc = db_acquire(db, DB_WRITE, &c, e);
 	if (rc)
 		goto out;
@@ -551,8 +574,8 @@ out:
 	return rc;
 }
 
-int catalog_load(struct db *db, const char *tenant_id, const char *id, struct arena *a,
-		 struct catalog_service **out, struct err *e)
+int catalog_load(struct db *db, const char *tenant_id, const char *id, struct arena *a, struct catalog_service **out,
+		 struct err *e)
 {
 	struct db_conn *c = NULL;
 	int rc;
@@ -576,8 +599,7 @@ int catalog_list(struct db *db, const char *tenant_id, const struct catalog_filt
 	*n = 0;
 	*total = 0;
 	if (f->search && utf8_len(f->search) > CATALOG_NAME_MAX)
-		return err_set(e, ERR_INVALID, "search", "search must be at most %d characters",
-			       CATALOG_NAME_MAX);
+		return err_set(e, ERR_INVALID, "search", "search must be at most %d characters", CATALOG_NAME_MAX);
 	if (f->category && utf8_len(f->category) > CATALOG_CATEGORY_MAX)
 		return err_set(e, ERR_INVALID, "category", "category must be at most %d characters",
 			       CATALOG_CATEGORY_MAX);
@@ -591,14 +613,13 @@ int catalog_list(struct db *db, const char *tenant_id, const struct catalog_filt
 	rc = db_acquire(db, DB_READ, &c, e);
 	if (rc)
 		return rc;
-	rc = catalog__list(c, tenant_id, f, (page - 1) * limit, limit, a, out, n, total, e);
+	rc = catalog__list(c, tenant_id, f, (int64_t)(page - 1) * limit, limit, a, out, n, total, e);
 	db_release(c);
 	return rc;
 }
 
 int catalog_price_history(struct db *db, const char *tenant_id, const char *service_id, int page, int limit,
-			  struct arena *a, struct catalog_price **out, size_t *n, int64_t *total,
-			  struct err *e)
+			  struct arena *a, struct catalog_price **out, size_t *n, int64_t *total, struct err *e)
 {
 	struct db_conn *c = NULL;
 	struct catalog_service *s;
@@ -614,8 +635,8 @@ int catalog_price_history(struct db *db, const char *tenant_id, const char *serv
 		return rc;
 	rc = catalog_get(c, tenant_id, service_id, a, &s, e);
 	if (!rc)
-		rc = catalog__history(c, tenant_id, service_id, (page - 1) * limit, limit, a, out, n, total,
-				      e);
+		rc =
+		    catalog__history(c, tenant_id, service_id, (int64_t)(page - 1) * limit, limit, a, out, n, total, e);
 	db_release(c);
 	return rc;
 }

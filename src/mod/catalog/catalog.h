@@ -38,14 +38,14 @@
 #include "db/db.h"
 #include "mod/audit/audit.h"
 
-#define CATALOG_CODE_MAX 32           /* bytes of [A-Za-z0-9._-] */
-#define CATALOG_NAME_MAX 200          /* characters (UTF-8 code points) */
-#define CATALOG_CATEGORY_MAX 64       /* characters */
-#define CATALOG_DESCRIPTION_MAX 2000  /* characters */
-#define CATALOG_REASON_MAX 500        /* characters of a price-change / deactivation reason */
-#define CATALOG_UOM_DEFAULT 59        /* MH CAT-014 "unidad" */
-#define CATALOG_IVA_SV_BP 1300        /* El Salvador IVA, basis points (13.00 %) */
-#define CATALOG_PROCEDURE_MAX 5
+#define CATALOG_CODE_MAX	32   /* bytes of [A-Za-z0-9._-] */
+#define CATALOG_NAME_MAX	200  /* characters (UTF-8 code points) */
+#define CATALOG_CATEGORY_MAX	64   /* characters */
+#define CATALOG_DESCRIPTION_MAX 2000 /* characters */
+#define CATALOG_REASON_MAX	500  /* characters of a price-change / deactivation reason */
+#define CATALOG_UOM_DEFAULT	59   /* MH CAT-014 "unidad" */
+#define CATALOG_IVA_SV_BP	1300 /* El Salvador IVA, basis points (13.00 %) */
+#define CATALOG_PROCEDURE_MAX	5
 
 enum catalog_tax { CATALOG_TAX_TAXABLE, CATALOG_TAX_EXEMPT, CATALOG_TAX_NOT_SUBJECT };
 
@@ -55,16 +55,16 @@ enum catalog_item_type { CATALOG_ITEM_GOOD = 1, CATALOG_ITEM_SERVICE = 2 };
 struct catalog_service {
 	char id[UUID_LEN + 1];
 	char code[CATALOG_CODE_MAX + 1];
-	const char *name;        /* arena */
+	const char *name;	 /* arena */
 	const char *description; /* arena; NULL when none */
-	const char *category;    /* arena */
-	int64_t price_minor;     /* in minor units of currency */
-	char currency[4];        /* ISO 4217 */
+	const char *category;	 /* arena */
+	int64_t price_minor;	 /* in minor units of currency */
+	char currency[4];	 /* ISO 4217 */
 	enum catalog_tax tax;
-	int tax_rate_bp;         /* 1300 = 13.00 % */
+	int tax_rate_bp; /* 1300 = 13.00 % */
 	enum catalog_item_type item_type;
 	char procedure_code[CATALOG_PROCEDURE_MAX + 1]; /* "" when none */
-	int unit_of_measure;     /* MH CAT-014 code */
+	int unit_of_measure;				/* MH CAT-014 code */
 	bool active;
 	char created_at[TIME_ISO_LEN + 1];
 	char updated_at[TIME_ISO_LEN + 1];
@@ -76,13 +76,13 @@ struct catalog_price {
 	char service_id[UUID_LEN + 1];
 	int64_t price_minor;
 	char currency[4];
-	int minor_units;         /* decimals of currency */
+	int minor_units; /* decimals of currency */
 	enum catalog_tax tax;
 	int tax_rate_bp;
 	char valid_from[TIME_ISO_LEN + 1];
 	char valid_to[TIME_ISO_LEN + 1]; /* "" while current */
-	char changed_by[40];     /* actor id (user / API key / job) */
-	const char *reason;      /* arena, NULL when none (NULL from catalog_price_at) */
+	char changed_by[40];		 /* actor id (user / API key / job) */
+	const char *reason;		 /* arena, NULL when none (NULL from catalog_price_at) */
 };
 
 /* Which members of struct catalog_input were given. */
@@ -106,21 +106,21 @@ enum catalog_field {
 struct catalog_input {
 	unsigned set; /* enum catalog_field bits */
 	const char *code, *name, *description, *category;
-	const json_t *price;    /* JSON string "35.00" or number 35 */
-	const char *currency;   /* ISO 4217; create default: the tenant's currency */
-	const char *tax;        /* "taxable" | "exempt" | "not_subject" */
-	const char *item_type;  /* "good" | "service" */
+	const json_t *price;   /* JSON string "35.00" or number 35 */
+	const char *currency;  /* ISO 4217; create default: the tenant's currency */
+	const char *tax;       /* "taxable" | "exempt" | "not_subject" */
+	const char *item_type; /* "good" | "service" */
 	const char *procedure_code;
 	int64_t unit_of_measure;
 	bool active;
-	const char *reason;     /* update: priceChangeReason, also the audit reason; may be NULL */
+	const char *reason; /* update: priceChangeReason, also the audit reason; may be NULL */
 };
 
 /* List filters; NULL members do not filter. */
 struct catalog_filter {
 	const char *search;    /* substring of code or name, case-insensitive */
 	const char *category;  /* exact, case-insensitive */
-	int active;            /* 1 active only (default), 0 inactive only, -1 all */
+	int active;	       /* 1 active only (default), 0 inactive only, -1 all */
 	const char *tax;       /* tax treatment name */
 	const char *item_type; /* "good" | "service" */
 };
@@ -151,8 +151,8 @@ const char *catalog_uom_name(int64_t code);
 int catalog_price_parse(const json_t *v, const struct currency *cur, int64_t *out_minor, struct err *e);
 
 /* Check the fields of in that are set (create additionally requires code,
- * name, category and price). Does not look at the price, which needs the
- * currency. ERR_INVALID naming the field. */
+ * name, category and price). Of the price only its presence: its value needs
+ * the currency (catalog_price_parse). ERR_INVALID naming the field. */
 int catalog_input_check(const struct catalog_input *in, bool create, struct err *e);
 
 /* The JSON of a service as the API shows it (camelCase, price "35.00",
@@ -174,11 +174,11 @@ int catalog_update(struct db *db, const struct actor *who, const char *id, const
 		   struct arena *a, struct catalog_service **out, struct err *e);
 /* Deactivate (active = 0); audit "service.deactivate". Already inactive ->
  * ERR_CONFLICT named INVALID_STATE. */
-int catalog_deactivate(struct db *db, const struct actor *who, const char *id, const char *reason,
-		       struct arena *a, struct catalog_service **out, struct err *e);
+int catalog_deactivate(struct db *db, const struct actor *who, const char *id, const char *reason, struct arena *a,
+		       struct catalog_service **out, struct err *e);
 /* One service of the tenant, on a read connection. */
-int catalog_load(struct db *db, const char *tenant_id, const char *id, struct arena *a,
-		 struct catalog_service **out, struct err *e);
+int catalog_load(struct db *db, const char *tenant_id, const char *id, struct arena *a, struct catalog_service **out,
+		 struct err *e);
 /* A page of services sorted by category, name. *out is an arena array of *n
  * entries; *total counts all matches. page >= 1, 1 <= limit. */
 int catalog_list(struct db *db, const char *tenant_id, const struct catalog_filter *f, int page, int limit,
@@ -186,14 +186,13 @@ int catalog_list(struct db *db, const char *tenant_id, const struct catalog_filt
 /* A page of a service's price history, newest first. Unknown service ->
  * ERR_NOT_FOUND. */
 int catalog_price_history(struct db *db, const char *tenant_id, const char *service_id, int page, int limit,
-			  struct arena *a, struct catalog_price **out, size_t *n, int64_t *total,
-			  struct err *e);
+			  struct arena *a, struct catalog_price **out, size_t *n, int64_t *total, struct err *e);
 
 /* ---- for other modules, inside their own transaction on c ---- */
 
 /* The service (active or not) of the tenant; ERR_NOT_FOUND otherwise. *out in a. */
-int catalog_get(struct db_conn *c, const char *tenant_id, const char *id, struct arena *a,
-		struct catalog_service **out, struct err *e);
+int catalog_get(struct db_conn *c, const char *tenant_id, const char *id, struct arena *a, struct catalog_service **out,
+		struct err *e);
 /* The price, currency and tax treatment of a service in force at at_iso
  * (ISO-8601; NULL = now). ERR_NOT_FOUND when the service is unknown or did not
  * exist yet at that instant; bad at_iso -> ERR_INVALID naming "at". */

@@ -11,40 +11,40 @@
 #include "mod/catalog/catalog.h"
 
 #define SERVICES_PAGE_DEFAULT 50
-#define SERVICES_PAGE_MAX 200
+#define SERVICES_PAGE_MAX     200
 
 /* Byte caps (characters are counted by catalog_input_check). */
 static const struct jv_field create_fields[] = {
-	{ "code", JV_STRING, JV_REQUIRED, 1, CATALOG_CODE_MAX, NULL, 0 },
-	{ "name", JV_STRING, JV_REQUIRED, 1, 4 * CATALOG_NAME_MAX, NULL, 0 },
-	{ "description", JV_STRING, JV_NULLABLE, 0, 4 * CATALOG_DESCRIPTION_MAX, NULL, 0 },
-	{ "category", JV_STRING, JV_REQUIRED, 1, 4 * CATALOG_CATEGORY_MAX, NULL, 0 },
-	{ "price", JV_ANY, JV_REQUIRED, 0, 0, NULL, 0 },
-	{ "currency", JV_STRING, 0, 3, 3, NULL, 0 },
-	{ "taxTreatment", JV_STRING, 0, 1, 32, NULL, 0 },
-	{ "itemType", JV_STRING, 0, 1, 32, NULL, 0 },
-	{ "procedureCode", JV_STRING, JV_NULLABLE, 1, 16, NULL, 0 },
-	{ "unitOfMeasure", JV_INT, 0, 0, 0, NULL, 0 },
-	{ "active", JV_BOOL, 0, 0, 0, NULL, 0 },
+    {"code", JV_STRING, JV_REQUIRED, 1, CATALOG_CODE_MAX, NULL, 0},
+    {"name", JV_STRING, JV_REQUIRED, 1, 4 * CATALOG_NAME_MAX, NULL, 0},
+    {"description", JV_STRING, JV_NULLABLE, 0, 4 * CATALOG_DESCRIPTION_MAX, NULL, 0},
+    {"category", JV_STRING, JV_REQUIRED, 1, 4 * CATALOG_CATEGORY_MAX, NULL, 0},
+    {"price", JV_ANY, JV_REQUIRED, 0, 0, NULL, 0},
+    {"currency", JV_STRING, 0, 3, 3, NULL, 0},
+    {"taxTreatment", JV_STRING, 0, 1, 32, NULL, 0},
+    {"itemType", JV_STRING, 0, 1, 32, NULL, 0},
+    {"procedureCode", JV_STRING, JV_NULLABLE, 1, 16, NULL, 0},
+    {"unitOfMeasure", JV_INT, 0, 0, 0, NULL, 0},
+    {"active", JV_BOOL, 0, 0, 0, NULL, 0},
 };
 
 static const struct jv_field update_fields[] = {
-	{ "code", JV_STRING, 0, 1, CATALOG_CODE_MAX, NULL, 0 },
-	{ "name", JV_STRING, 0, 1, 4 * CATALOG_NAME_MAX, NULL, 0 },
-	{ "description", JV_STRING, JV_NULLABLE, 0, 4 * CATALOG_DESCRIPTION_MAX, NULL, 0 },
-	{ "category", JV_STRING, 0, 1, 4 * CATALOG_CATEGORY_MAX, NULL, 0 },
-	{ "price", JV_ANY, 0, 0, 0, NULL, 0 },
-	{ "currency", JV_STRING, 0, 3, 3, NULL, 0 },
-	{ "taxTreatment", JV_STRING, 0, 1, 32, NULL, 0 },
-	{ "itemType", JV_STRING, 0, 1, 32, NULL, 0 },
-	{ "procedureCode", JV_STRING, JV_NULLABLE, 1, 16, NULL, 0 },
-	{ "unitOfMeasure", JV_INT, 0, 0, 0, NULL, 0 },
-	{ "active", JV_BOOL, 0, 0, 0, NULL, 0 },
-	{ "priceChangeReason", JV_STRING, JV_NULLABLE, 0, 4 * CATALOG_REASON_MAX, NULL, 0 },
+    {"code", JV_STRING, 0, 1, CATALOG_CODE_MAX, NULL, 0},
+    {"name", JV_STRING, 0, 1, 4 * CATALOG_NAME_MAX, NULL, 0},
+    {"description", JV_STRING, JV_NULLABLE, 0, 4 * CATALOG_DESCRIPTION_MAX, NULL, 0},
+    {"category", JV_STRING, 0, 1, 4 * CATALOG_CATEGORY_MAX, NULL, 0},
+    {"price", JV_ANY, 0, 0, 0, NULL, 0},
+    {"currency", JV_STRING, 0, 3, 3, NULL, 0},
+    {"taxTreatment", JV_STRING, 0, 1, 32, NULL, 0},
+    {"itemType", JV_STRING, 0, 1, 32, NULL, 0},
+    {"procedureCode", JV_STRING, JV_NULLABLE, 1, 16, NULL, 0},
+    {"unitOfMeasure", JV_INT, 0, 0, 0, NULL, 0},
+    {"active", JV_BOOL, 0, 0, 0, NULL, 0},
+    {"priceChangeReason", JV_STRING, JV_NULLABLE, 0, 4 * CATALOG_REASON_MAX, NULL, 0},
 };
 
 static const struct jv_field delete_fields[] = {
-	{ "reason", JV_STRING, JV_NULLABLE, 0, 4 * CATALOG_REASON_MAX, NULL, 0 },
+    {"reason", JV_STRING, JV_NULLABLE, 0, 4 * CATALOG_REASON_MAX, NULL, 0},
 };
 
 /* Body member -> input bit. */
@@ -52,17 +52,10 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } body_bits[] = {
-	{ "code", CATALOG_F_CODE },
-	{ "name", CATALOG_F_NAME },
-	{ "description", CATALOG_F_DESCRIPTION },
-	{ "category", CATALOG_F_CATEGORY },
-	{ "price", CATALOG_F_PRICE },
-	{ "currency", CATALOG_F_CURRENCY },
-	{ "taxTreatment", CATALOG_F_TAX },
-	{ "itemType", CATALOG_F_ITEM_TYPE },
-	{ "procedureCode", CATALOG_F_PROCEDURE },
-	{ "unitOfMeasure", CATALOG_F_UOM },
-	{ "active", CATALOG_F_ACTIVE },
+    {"code", CATALOG_F_CODE},	      {"name", CATALOG_F_NAME},		 {"description", CATALOG_F_DESCRIPTION},
+    {"category", CATALOG_F_CATEGORY}, {"price", CATALOG_F_PRICE},	 {"currency", CATALOG_F_CURRENCY},
+    {"taxTreatment", CATALOG_F_TAX},  {"itemType", CATALOG_F_ITEM_TYPE}, {"procedureCode", CATALOG_F_PROCEDURE},
+    {"unitOfMeasure", CATALOG_F_UOM}, {"active", CATALOG_F_ACTIVE},
 };
 
 /* A checked body into an input; strings are borrowed from body. */
@@ -100,7 +93,7 @@ static int path_id(struct req_ctx *ctx, char out[UUID_LEN + 1], struct err *e)
 
 HANDLER(services_http_list)
 {
-	struct catalog_filter f = { .active = 1 };
+	struct catalog_filter f = {.active = 1};
 	struct catalog_service *items;
 	const char *active;
 	size_t n;
@@ -126,8 +119,7 @@ HANDLER(services_http_list)
 	f.category = http_query(ctx->req, "category");
 	f.tax = http_query(ctx->req, "taxTreatment");
 	f.item_type = http_query(ctx->req, "itemType");
-	rc = catalog_list(ctx->app->db, ctx->who.tenant_id, &f, page, limit, ctx->req->arena, &items, &n, &total,
-			  e);
+	rc = catalog_list(ctx->app->db, ctx->who.tenant_id, &f, page, limit, ctx->req->arena, &items, &n, &total, e);
 	if (rc)
 		return rc;
 	arr = json_array();

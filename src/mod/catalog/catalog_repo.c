@@ -8,12 +8,12 @@
 
 #include "mod/catalog/catalog_repo.h"
 
-#define SERVICE_COLS                                                                                 \
-	"id, code, name, description, category, price_minor, currency, tax_treatment, tax_rate_bp, " \
+#define SERVICE_COLS                                                                                                   \
+	"id, code, name, description, category, price_minor, currency, tax_treatment, tax_rate_bp, "                   \
 	"item_type, procedure_code, unit_of_measure, active, created_at, updated_at"
 
-#define PRICE_COLS                                                                                   \
-	"id, service_id, price_minor, currency, tax_treatment, tax_rate_bp, valid_from, valid_to, "  \
+#define PRICE_COLS                                                                                                     \
+	"id, service_id, price_minor, currency, tax_treatment, tax_rate_bp, valid_from, valid_to, "                    \
 	"changed_by, reason"
 
 static void copy_text(char *dst, size_t len, const char *src)
@@ -64,17 +64,17 @@ static void decode_price(const struct db_rows *r, size_t i, struct arena *a, str
 	p->reason = a ? arena_strdup(a, db_rows_text(r, i, 9)) : NULL;
 }
 
-int catalog_get(struct db_conn *c, const char *tenant_id, const char *id, struct arena *a,
-		struct catalog_service **out, struct err *e)
+int catalog_get(struct db_conn *c, const char *tenant_id, const char *id, struct arena *a, struct catalog_service **out,
+		struct err *e)
 {
 	struct db_rows *r = NULL;
 	struct catalog_service *s;
-	const struct db_param p[] = { DBP_TEXT(tenant_id), DBP_TEXT(id) };
+	const struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(id)};
 	int rc;
 
 	*out = NULL;
-	rc = db_query(c, "SELECT " SERVICE_COLS " FROM services WHERE tenant_id = ? AND id = ?", p,
-		      DB_NPARAMS(p), &r, e);
+	rc = db_query(c, "SELECT " SERVICE_COLS " FROM services WHERE tenant_id = ? AND id = ?", p, DB_NPARAMS(p), &r,
+		      e);
 	if (rc)
 		return rc;
 	if (db_rows_count(r) == 0) {
@@ -107,8 +107,7 @@ int catalog_price_at(struct db_conn *c, const char *tenant_id, const char *servi
 		time_now_iso(at);
 	}
 	{
-		const struct db_param p[] = { DBP_TEXT(tenant_id), DBP_TEXT(service_id), DBP_TEXT(at),
-					      DBP_TEXT(at) };
+		const struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(service_id), DBP_TEXT(at), DBP_TEXT(at)};
 		rc = db_query(c,
 			      "SELECT " PRICE_COLS " FROM service_prices WHERE tenant_id = ? AND service_id = ? "
 			      "AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) "
@@ -128,7 +127,7 @@ int catalog_price_at(struct db_conn *c, const char *tenant_id, const char *servi
 int catalog__tenant_currency(struct db_conn *c, const char *tenant_id, char out[4], struct err *e)
 {
 	struct db_rows *r = NULL;
-	const struct db_param p[] = { DBP_TEXT(tenant_id) };
+	const struct db_param p[] = {DBP_TEXT(tenant_id)};
 	int rc;
 
 	rc = db_query(c, "SELECT currency FROM tenants WHERE id = ?", p, DB_NPARAMS(p), &r, e);
@@ -142,11 +141,11 @@ int catalog__tenant_currency(struct db_conn *c, const char *tenant_id, char out[
 	return rc;
 }
 
-int catalog__code_taken(struct db_conn *c, const char *tenant_id, const char *code, const char *except_id,
-			bool *taken, struct err *e)
+int catalog__code_taken(struct db_conn *c, const char *tenant_id, const char *code, const char *except_id, bool *taken,
+			struct err *e)
 {
 	int64_t n = 0;
-	const struct db_param p[] = { DBP_TEXT(tenant_id), DBP_TEXT(code), DBP_TEXT(except_id ? except_id : "") };
+	const struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(code), DBP_TEXT(except_id ? except_id : "")};
 	int rc = db_query_int(c,
 			      "SELECT COUNT(*) FROM services WHERE tenant_id = ? AND lower(code) = lower(?) "
 			      "AND id <> ?",
@@ -161,7 +160,7 @@ int catalog__code_taken(struct db_conn *c, const char *tenant_id, const char *co
 int catalog__lock(struct db_conn *c, const char *tenant_id, const char *id, struct err *e)
 {
 	int64_t n = 0;
-	const struct db_param p[] = { DBP_TEXT(tenant_id), DBP_TEXT(id) };
+	const struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(id)};
 	int rc = db_exec(c, "UPDATE services SET updated_at = updated_at WHERE tenant_id = ? AND id = ?", p,
 			 DB_NPARAMS(p), &n, e);
 
@@ -175,22 +174,22 @@ int catalog__lock(struct db_conn *c, const char *tenant_id, const char *id, stru
 int catalog__insert(struct db_conn *c, const char *tenant_id, const struct catalog_service *s, struct err *e)
 {
 	const struct db_param p[] = {
-		DBP_TEXT(s->id),
-		DBP_TEXT(tenant_id),
-		DBP_TEXT(s->code),
-		DBP_TEXT(s->name),
-		DBP_TEXT(s->description),
-		DBP_TEXT(s->category),
-		DBP_INT(s->price_minor),
-		DBP_TEXT(s->currency),
-		DBP_TEXT(catalog_tax_name(s->tax)),
-		DBP_INT(s->tax_rate_bp),
-		DBP_TEXT(catalog_item_type_name(s->item_type)),
-		DBP_TEXT(s->procedure_code[0] ? s->procedure_code : NULL),
-		DBP_INT(s->unit_of_measure),
-		DBP_INT(s->active ? 1 : 0),
-		DBP_TEXT(s->created_at),
-		DBP_TEXT(s->updated_at),
+	    DBP_TEXT(s->id),
+	    DBP_TEXT(tenant_id),
+	    DBP_TEXT(s->code),
+	    DBP_TEXT(s->name),
+	    DBP_TEXT(s->description),
+	    DBP_TEXT(s->category),
+	    DBP_INT(s->price_minor),
+	    DBP_TEXT(s->currency),
+	    DBP_TEXT(catalog_tax_name(s->tax)),
+	    DBP_INT(s->tax_rate_bp),
+	    DBP_TEXT(catalog_item_type_name(s->item_type)),
+	    DBP_TEXT(s->procedure_code[0] ? s->procedure_code : NULL),
+	    DBP_INT(s->unit_of_measure),
+	    DBP_INT(s->active ? 1 : 0),
+	    DBP_TEXT(s->created_at),
+	    DBP_TEXT(s->updated_at),
 	};
 
 	return db_exec(c,
@@ -204,21 +203,21 @@ int catalog__update(struct db_conn *c, const char *tenant_id, const struct catal
 {
 	int64_t n = 0;
 	const struct db_param p[] = {
-		DBP_TEXT(s->code),
-		DBP_TEXT(s->name),
-		DBP_TEXT(s->description),
-		DBP_TEXT(s->category),
-		DBP_INT(s->price_minor),
-		DBP_TEXT(s->currency),
-		DBP_TEXT(catalog_tax_name(s->tax)),
-		DBP_INT(s->tax_rate_bp),
-		DBP_TEXT(catalog_item_type_name(s->item_type)),
-		DBP_TEXT(s->procedure_code[0] ? s->procedure_code : NULL),
-		DBP_INT(s->unit_of_measure),
-		DBP_INT(s->active ? 1 : 0),
-		DBP_TEXT(s->updated_at),
-		DBP_TEXT(tenant_id),
-		DBP_TEXT(s->id),
+	    DBP_TEXT(s->code),
+	    DBP_TEXT(s->name),
+	    DBP_TEXT(s->description),
+	    DBP_TEXT(s->category),
+	    DBP_INT(s->price_minor),
+	    DBP_TEXT(s->currency),
+	    DBP_TEXT(catalog_tax_name(s->tax)),
+	    DBP_INT(s->tax_rate_bp),
+	    DBP_TEXT(catalog_item_type_name(s->item_type)),
+	    DBP_TEXT(s->procedure_code[0] ? s->procedure_code : NULL),
+	    DBP_INT(s->unit_of_measure),
+	    DBP_INT(s->active ? 1 : 0),
+	    DBP_TEXT(s->updated_at),
+	    DBP_TEXT(tenant_id),
+	    DBP_TEXT(s->id),
 	};
 	int rc = db_exec(c,
 			 "UPDATE services SET code = ?, name = ?, description = ?, category = ?, price_minor = ?, "
@@ -233,16 +232,15 @@ int catalog__update(struct db_conn *c, const char *tenant_id, const struct catal
 	return 0;
 }
 
-int catalog__price_roll(struct db_conn *c, const char *tenant_id, const struct catalog_service *s,
-			const char *now_iso, const char *changed_by, const char *reason, bool close_current,
-			struct err *e)
+int catalog__price_roll(struct db_conn *c, const char *tenant_id, const struct catalog_service *s, const char *now_iso,
+			const char *changed_by, const char *reason, bool close_current, struct err *e)
 {
 	char id[UUID_LEN + 1];
 	int64_t seq = 0;
 	int rc;
 
 	if (close_current) {
-		const struct db_param p[] = { DBP_TEXT(now_iso), DBP_TEXT(tenant_id), DBP_TEXT(s->id) };
+		const struct db_param p[] = {DBP_TEXT(now_iso), DBP_TEXT(tenant_id), DBP_TEXT(s->id)};
 		rc = db_exec(c,
 			     "UPDATE service_prices SET valid_to = ? WHERE tenant_id = ? AND service_id = ? "
 			     "AND valid_to IS NULL",
@@ -251,7 +249,7 @@ int catalog__price_roll(struct db_conn *c, const char *tenant_id, const struct c
 			return rc;
 	}
 	{
-		const struct db_param p[] = { DBP_TEXT(tenant_id), DBP_TEXT(s->id) };
+		const struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(s->id)};
 		rc = db_query_int(c,
 				  "SELECT COALESCE(MAX(seq), 0) FROM service_prices WHERE tenant_id = ? "
 				  "AND service_id = ?",
@@ -262,17 +260,17 @@ int catalog__price_roll(struct db_conn *c, const char *tenant_id, const struct c
 	uuid_v4(id);
 	{
 		const struct db_param p[] = {
-			DBP_TEXT(id),
-			DBP_TEXT(tenant_id),
-			DBP_TEXT(s->id),
-			DBP_INT(seq + 1),
-			DBP_INT(s->price_minor),
-			DBP_TEXT(s->currency),
-			DBP_TEXT(catalog_tax_name(s->tax)),
-			DBP_INT(s->tax_rate_bp),
-			DBP_TEXT(now_iso),
-			DBP_TEXT(changed_by),
-			DBP_TEXT(reason),
+		    DBP_TEXT(id),
+		    DBP_TEXT(tenant_id),
+		    DBP_TEXT(s->id),
+		    DBP_INT(seq + 1),
+		    DBP_INT(s->price_minor),
+		    DBP_TEXT(s->currency),
+		    DBP_TEXT(catalog_tax_name(s->tax)),
+		    DBP_INT(s->tax_rate_bp),
+		    DBP_TEXT(now_iso),
+		    DBP_TEXT(changed_by),
+		    DBP_TEXT(reason),
 		};
 		return db_exec(c,
 			       "INSERT INTO service_prices (id, tenant_id, service_id, seq, price_minor, currency, "
@@ -300,9 +298,8 @@ static char *like_pattern(struct arena *a, const char *text)
 	return out;
 }
 
-int catalog__list(struct db_conn *c, const char *tenant_id, const struct catalog_filter *f, int offset,
-		  int limit, struct arena *a, struct catalog_service **out, size_t *n, int64_t *total,
-		  struct err *e)
+int catalog__list(struct db_conn *c, const char *tenant_id, const struct catalog_filter *f, int64_t offset, int limit,
+		  struct arena *a, struct catalog_service **out, size_t *n, int64_t *total, struct err *e)
 {
 	struct db_param p[10];
 	size_t np = 0, count;
@@ -366,7 +363,7 @@ int catalog__list(struct db_conn *c, const char *tenant_id, const struct catalog
 	return 0;
 }
 
-int catalog__history(struct db_conn *c, const char *tenant_id, const char *service_id, int offset, int limit,
+int catalog__history(struct db_conn *c, const char *tenant_id, const char *service_id, int64_t offset, int limit,
 		     struct arena *a, struct catalog_price **out, size_t *n, int64_t *total, struct err *e)
 {
 	struct db_rows *r = NULL;
@@ -377,15 +374,15 @@ int catalog__history(struct db_conn *c, const char *tenant_id, const char *servi
 	*out = NULL;
 	*n = 0;
 	{
-		const struct db_param p[] = { DBP_TEXT(tenant_id), DBP_TEXT(service_id) };
-		rc = db_query_int(c, "SELECT COUNT(*) FROM service_prices WHERE tenant_id = ? AND service_id = ?",
-				  p, DB_NPARAMS(p), total, e);
+		const struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(service_id)};
+		rc = db_query_int(c, "SELECT COUNT(*) FROM service_prices WHERE tenant_id = ? AND service_id = ?", p,
+				  DB_NPARAMS(p), total, e);
 		if (rc)
 			return rc;
 	}
 	{
-		const struct db_param p[] = { DBP_TEXT(tenant_id), DBP_TEXT(service_id), DBP_INT(limit),
-					      DBP_INT(offset) };
+		const struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(service_id), DBP_INT(limit),
+					     DBP_INT(offset)};
 		rc = db_query(c,
 			      "SELECT " PRICE_COLS " FROM service_prices WHERE tenant_id = ? AND service_id = ? "
 			      "ORDER BY seq DESC LIMIT ? OFFSET ?",

@@ -17,20 +17,20 @@
 #include "crypto/field.h"
 
 static const char *const field_names[PF__COUNT] = {
-	[PF_FIRST_NAME] = "firstName",
-	[PF_LAST_NAME] = "lastName",
-	[PF_MIDDLE_NAME] = "middleName",
-	[PF_DATE_OF_BIRTH] = "dateOfBirth",
-	[PF_SEX] = "sex",
-	[PF_PHONE] = "phone",
-	[PF_EMAIL] = "email",
-	[PF_ADDRESS] = "address",
-	[PF_DOCUMENT_TYPE] = "documentType",
-	[PF_DOCUMENT_NUMBER] = "documentNumber",
-	[PF_NRC] = "nrc",
-	[PF_FISCAL_NAME] = "fiscalName",
-	[PF_INSURANCE_POLICIES] = "insurancePolicies",
-	[PF_NOTES] = "notes",
+    [PF_FIRST_NAME] = "firstName",
+    [PF_LAST_NAME] = "lastName",
+    [PF_MIDDLE_NAME] = "middleName",
+    [PF_DATE_OF_BIRTH] = "dateOfBirth",
+    [PF_SEX] = "sex",
+    [PF_PHONE] = "phone",
+    [PF_EMAIL] = "email",
+    [PF_ADDRESS] = "address",
+    [PF_DOCUMENT_TYPE] = "documentType",
+    [PF_DOCUMENT_NUMBER] = "documentNumber",
+    [PF_NRC] = "nrc",
+    [PF_FISCAL_NAME] = "fiscalName",
+    [PF_INSURANCE_POLICIES] = "insurancePolicies",
+    [PF_NOTES] = "notes",
 };
 
 const char *patients_field_name(enum patient_field f)
@@ -52,8 +52,7 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-int patients_phone_normalize(const char *in, char out[PATIENT_PHONE_MAX], const char *field,
-			     struct err *e)
+int patients_phone_normalize(const char *in, char out[PATIENT_PHONE_MAX], const char *field, struct err *e)
 {
 	const char *f = field ? field : "phone";
 	size_t digits = 0, pos = 0;
@@ -68,15 +67,13 @@ int patients_phone_normalize(const char *in, char out[PATIENT_PHONE_MAX], const 
 			continue;
 		if (ch == '+') {
 			if (plus || digits > 0)
-				return err_set(e, ERR_INVALID, f,
-					       "%s must be '+' followed by 7 to 15 digits", f);
+				return err_set(e, ERR_INVALID, f, "%s must be '+' followed by 7 to 15 digits", f);
 			plus = true;
 			out[pos++] = '+';
 			continue;
 		}
 		if (!is_digit(ch) || !plus || digits >= 15)
-			return err_set(e, ERR_INVALID, f,
-				       "%s must be '+' followed by 7 to 15 digits", f);
+			return err_set(e, ERR_INVALID, f, "%s must be '+' followed by 7 to 15 digits", f);
 		out[pos++] = ch;
 		digits++;
 	}
@@ -233,19 +230,18 @@ int patients_dob_check(const char *dob, const char *today, const char *field, st
 
 /* ISO 3166-1 alpha-2, from the tz database's iso3166.tab (2023-04-05). */
 static const char iso3166[] =
-	"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS "
-	"BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE "
-	"EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM "
-	"HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC "
-	"LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA "
-	"NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW "
-	"SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO "
-	"TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW ";
+    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS "
+    "BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE "
+    "EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM "
+    "HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC "
+    "LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA "
+    "NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW "
+    "SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO "
+    "TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW ";
 
 bool patients_country_valid(const char *code)
 {
-	if (!code || strlen(code) != 2 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' ||
-	    code[1] > 'Z')
+	if (!code || strlen(code) != 2 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z')
 		return false;
 	for (const char *p = iso3166; *p; p += 3)
 		if (p[0] == code[0] && p[1] == code[1])
@@ -256,21 +252,21 @@ bool patients_country_valid(const char *code)
 /* MH CAT-013 after the 2024 territorial reform: municipio codes per
  * departamento (index = departamento number); "00" (Otro) is always valid. */
 static const char *const municipios[15] = {
-	"",                   /* 00 Otro (foreigners) */
-	"13 14 15",           /* 01 Ahuachapán */
-	"14 15 16 17",        /* 02 Santa Ana */
-	"17 18 19 20",        /* 03 Sonsonate */
-	"34 35 36",           /* 04 Chalatenango */
-	"23 24 25 26 27 28",  /* 05 La Libertad */
-	"20 21 22 23 24",     /* 06 San Salvador */
-	"17 18",              /* 07 Cuscatlán */
-	"23 24 25",           /* 08 La Paz */
-	"10 11",              /* 09 Cabañas */
-	"14 15",              /* 10 San Vicente */
-	"24 25 26",           /* 11 Usulután */
-	"21 22 23",           /* 12 San Miguel */
-	"27 28",              /* 13 Morazán */
-	"19 20",              /* 14 La Unión */
+    "",			 /* 00 Otro (foreigners) */
+    "13 14 15",		 /* 01 Ahuachapán */
+    "14 15 16 17",	 /* 02 Santa Ana */
+    "17 18 19 20",	 /* 03 Sonsonate */
+    "34 35 36",		 /* 04 Chalatenango */
+    "23 24 25 26 27 28", /* 05 La Libertad */
+    "20 21 22 23 24",	 /* 06 San Salvador */
+    "17 18",		 /* 07 Cuscatlán */
+    "23 24 25",		 /* 08 La Paz */
+    "10 11",		 /* 09 Cabañas */
+    "14 15",		 /* 10 San Vicente */
+    "24 25 26",		 /* 11 Usulután */
+    "21 22 23",		 /* 12 San Miguel */
+    "27 28",		 /* 13 Morazán */
+    "19 20",		 /* 14 La Unión */
 };
 
 static int two_digits(const char *s)
@@ -309,8 +305,8 @@ static bool str_in(const char *s, const char *const *list)
 	return false;
 }
 
-static const char *const relationships[] = { "self", "spouse", "child", "other", NULL };
-static const char *const sexes[] = { "female", "male", "other", "unknown", NULL };
+static const char *const relationships[] = {"self", "spouse", "child", "other", NULL};
+static const char *const sexes[] = {"female", "male", "other", "unknown", NULL};
 
 static bool blank(const char *s)
 {
@@ -327,8 +323,8 @@ int patients_policies_check(const struct patient_policy *p, size_t n, struct err
 	size_t primary = n;
 
 	if (n > PATIENT_MAX_POLICIES)
-		return err_set(e, ERR_INVALID, "insurancePolicies",
-			       "insurancePolicies must have at most %d items", PATIENT_MAX_POLICIES);
+		return err_set(e, ERR_INVALID, "insurancePolicies", "insurancePolicies must have at most %d items",
+			       PATIENT_MAX_POLICIES);
 	for (size_t i = 0; i < n; i++) {
 		char f[64];
 
@@ -342,8 +338,7 @@ int patients_policies_check(const struct patient_policy *p, size_t n, struct err
 		}
 		if (p[i].relationship && !str_in(p[i].relationship, relationships)) {
 			snprintf(f, sizeof(f), "insurancePolicies[%zu].relationship", i);
-			return err_set(e, ERR_INVALID, f,
-				       "%s must be one of self, spouse, child, other", f);
+			return err_set(e, ERR_INVALID, f, "%s must be one of self, spouse, child, other", f);
 		}
 		if (p[i].valid_from && !date_valid(p[i].valid_from)) {
 			snprintf(f, sizeof(f), "insurancePolicies[%zu].validFrom", i);
@@ -360,8 +355,7 @@ int patients_policies_check(const struct patient_policy *p, size_t n, struct err
 		if (p[i].is_primary) {
 			if (primary < n) {
 				snprintf(f, sizeof(f), "insurancePolicies[%zu].isPrimary", i);
-				return err_set(e, ERR_INVALID, f,
-					       "only one insurance policy may be primary (%s)", f);
+				return err_set(e, ERR_INVALID, f, "only one insurance policy may be primary (%s)", f);
 			}
 			primary = i;
 		}
@@ -374,10 +368,10 @@ void patients_apply(const struct patient *base, const struct patient_input *in, 
 	const struct patient *v = &in->v;
 
 	*out = *base;
-#define TAKE(bit, member)                                                                               \
-	do {                                                                                            \
-		if (in->present & (1u << (bit)))                                                        \
-			out->member = v->member;                                                        \
+#define TAKE(bit, member)                                                                                              \
+	do {                                                                                                           \
+		if (in->present & (1u << (bit)))                                                                       \
+			out->member = v->member;                                                                       \
 	} while (0)
 	TAKE(PF_FIRST_NAME, first_name);
 	TAKE(PF_LAST_NAME, last_name);
@@ -417,9 +411,19 @@ static const char *trim_dup(struct arena *a, const char *s)
 	return n ? arena_strndup(a, s, n) : NULL;
 }
 
-/* Trimmed text of at most max bytes without control characters. */
-static int text_field(struct arena *a, const char **s, size_t max, bool required, const char *field,
-		      struct err *e)
+/* Characters of UTF-8 text (bytes that do not continue a sequence). */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Trimmed text of at most max characters without control characters. */
+static int text_field(struct arena *a, const char **s, size_t max, bool required, const char *field, struct err *e)
 {
 	const char *t = trim_dup(a, *s);
 
@@ -429,12 +433,11 @@ static int text_field(struct arena *a, const char **s, size_t max, bool required
 			return err_set(e, ERR_INVALID, field, "%s is required", field);
 		return 0;
 	}
-	if (strlen(t) > max)
+	if (utf8_chars(t) > max)
 		return err_set(e, ERR_INVALID, field, "%s must be at most %zu characters", field, max);
 	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
-			return err_set(e, ERR_INVALID, field, "%s must not contain control characters",
-				       field);
+			return err_set(e, ERR_INVALID, field, "%s must not contain control characters", field);
 	*s = t;
 	return 0;
 }
@@ -447,12 +450,11 @@ static int note_field(struct arena *a, const char **s, size_t max, const char *f
 	*s = t;
 	if (!t)
 		return 0;
-	if (strlen(t) > max)
+	if (utf8_chars(t) > max)
 		return err_set(e, ERR_INVALID, field, "%s must be at most %zu characters", field, max);
 	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
 		if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7f)
-			return err_set(e, ERR_INVALID, field, "%s must not contain control characters",
-				       field);
+			return err_set(e, ERR_INVALID, field, "%s must not contain control characters", field);
 	return 0;
 }
 
@@ -470,7 +472,7 @@ static int address_validate(struct arena *a, struct patient_address *ad, struct 
 	    (rc = text_field(a, &ad->municipio, 2, false, "address.municipio", e)))
 		return rc;
 	if (ad->country) {
-		char cc[3] = { 0 };
+		char cc[3] = {0};
 
 		for (int i = 0; i < 2 && ad->country[i]; i++) {
 			char ch = ad->country[i];
@@ -490,8 +492,7 @@ static int address_validate(struct arena *a, struct patient_address *ad, struct 
 				       "address.departamento is required with address.municipio");
 		if (!patients_municipio_valid(ad->departamento, ad->municipio))
 			return err_set(e, ERR_INVALID, "address.municipio",
-				       "address.municipio is not a municipio of departamento %s",
-				       ad->departamento);
+				       "address.municipio is not a municipio of departamento %s", ad->departamento);
 	}
 	return 0;
 }
@@ -501,11 +502,11 @@ static int policy_validate(struct arena *a, struct patient_policy *p, size_t i, 
 	char f[64];
 	int rc;
 
-#define POLICY_TEXT(member, name, max, req)                                                             \
-	do {                                                                                            \
-		snprintf(f, sizeof(f), "insurancePolicies[%zu]." name, i);                              \
-		if ((rc = text_field(a, &p->member, max, req, f, e)))                                   \
-			return rc;                                                                      \
+#define POLICY_TEXT(member, name, max, req)                                                                            \
+	do {                                                                                                           \
+		snprintf(f, sizeof(f), "insurancePolicies[%zu]." name, i);                                             \
+		if ((rc = text_field(a, &p->member, max, req, f, e)))                                                  \
+			return rc;                                                                                     \
 	} while (0)
 	POLICY_TEXT(insurer_name, "insurerName", 200, true);
 	POLICY_TEXT(insurer_code, "insurerCode", 50, false);
@@ -550,18 +551,16 @@ int patients_validate(struct arena *a, struct patient *p, const char *today, str
 	if ((rc = text_field(a, &p->document_number, 40, false, "documentNumber", e)))
 		return rc;
 	if (p->document_type && !p->document_number)
-		return err_set(e, ERR_INVALID, "documentNumber",
-			       "documentNumber is required with documentType");
+		return err_set(e, ERR_INVALID, "documentNumber", "documentNumber is required with documentType");
 	if (p->document_number && !p->document_type)
-		return err_set(e, ERR_INVALID, "documentType",
-			       "documentType is required with documentNumber");
+		return err_set(e, ERR_INVALID, "documentType", "documentType is required with documentNumber");
 	if (p->document_type) {
 		type = doc_type_parse(p->document_type);
 		if (type < 0)
 			return err_set(e, ERR_INVALID, "documentType",
 				       "documentType must be one of DUI, NIT, NRC, RNC, CEDULA, PASSPORT, OTHER");
-		if ((rc = doc_normalize((enum doc_type)type, p->document_number, buf, sizeof(buf),
-					"documentNumber", e)))
+		if ((rc =
+			 doc_normalize((enum doc_type)type, p->document_number, buf, sizeof(buf), "documentNumber", e)))
 			return rc;
 		p->document_number = arena_strdup(a, buf);
 	}
@@ -574,8 +573,8 @@ int patients_validate(struct arena *a, struct patient *p, const char *today, str
 		return rc;
 
 	if (p->npolicies > PATIENT_MAX_POLICIES)
-		return err_set(e, ERR_INVALID, "insurancePolicies",
-			       "insurancePolicies must have at most %d items", PATIENT_MAX_POLICIES);
+		return err_set(e, ERR_INVALID, "insurancePolicies", "insurancePolicies must have at most %d items",
+			       PATIENT_MAX_POLICIES);
 	for (size_t i = 0; i < p->npolicies; i++)
 		if ((rc = policy_validate(a, &p->policies[i], i, e)))
 			return rc;
@@ -584,8 +583,7 @@ int patients_validate(struct arena *a, struct patient *p, const char *today, str
 	return note_field(a, &p->notes, PATIENT_NOTES_MAX, "notes", e);
 }
 
-static void bidx_of(const unsigned char key[32], const char *domain, const char *value,
-		    char out[PATIENT_BIDX_LEN])
+static void bidx_of(const unsigned char key[32], const char *domain, const char *value, char out[PATIENT_BIDX_LEN])
 {
 	char buf[320];
 
@@ -656,10 +654,9 @@ json_t *patients_audit_snapshot(const struct patient *p)
 	for (size_t i = 0; i < p->npolicies; i++) {
 		const struct patient_policy *pp = &p->policies[i];
 
-		json_array_append_new(pols, json_pack("{s:s, s:s?, s:o, s:o, s:b, s:b}", "id", pp->id,
-						      "insurerName", pp->insurer_name, "policyNumber",
-						      masked(pp->policy_number), "memberNumber",
-						      masked(pp->member_number), "isPrimary",
+		json_array_append_new(pols, json_pack("{s:s, s:s?, s:o, s:o, s:b, s:b}", "id", pp->id, "insurerName",
+						      pp->insurer_name, "policyNumber", masked(pp->policy_number),
+						      "memberNumber", masked(pp->member_number), "isPrimary",
 						      (int)pp->is_primary, "active", (int)pp->active));
 	}
 	json_object_set_new(o, "insurancePolicies", pols);
@@ -690,9 +687,8 @@ static bool address_eq(const struct patient *a, const struct patient *b)
 	if (!a->has_address)
 		return true;
 	return str_eq(x->line1, y->line1) && str_eq(x->line2, y->line2) && str_eq(x->city, y->city) &&
-	       str_eq(x->state, y->state) && str_eq(x->postal_code, y->postal_code) &&
-	       str_eq(x->country, y->country) && str_eq(x->departamento, y->departamento) &&
-	       str_eq(x->municipio, y->municipio);
+	       str_eq(x->state, y->state) && str_eq(x->postal_code, y->postal_code) && str_eq(x->country, y->country) &&
+	       str_eq(x->departamento, y->departamento) && str_eq(x->municipio, y->municipio);
 }
 
 static bool policies_eq(const struct patient *a, const struct patient *b)
@@ -704,10 +700,8 @@ static bool policies_eq(const struct patient *a, const struct patient *b)
 
 		if (strcmp(x->id, y->id) || !str_eq(x->insurer_name, y->insurer_name) ||
 		    !str_eq(x->insurer_code, y->insurer_code) || !str_eq(x->plan_name, y->plan_name) ||
-		    !str_eq(x->policy_number, y->policy_number) ||
-		    !str_eq(x->member_number, y->member_number) ||
-		    !str_eq(x->group_number, y->group_number) ||
-		    !str_eq(x->relationship, y->relationship) ||
+		    !str_eq(x->policy_number, y->policy_number) || !str_eq(x->member_number, y->member_number) ||
+		    !str_eq(x->group_number, y->group_number) || !str_eq(x->relationship, y->relationship) ||
 		    !str_eq(x->valid_from, y->valid_from) || !str_eq(x->valid_to, y->valid_to) ||
 		    x->is_primary != y->is_primary || x->active != y->active)
 			return false;
@@ -720,20 +714,20 @@ static json_t *changed_fields(const struct patient *old, const struct patient *c
 {
 	json_t *list = json_array();
 	bool diff[PF__COUNT] = {
-		[PF_FIRST_NAME] = !str_eq(old->first_name, cur->first_name),
-		[PF_LAST_NAME] = !str_eq(old->last_name, cur->last_name),
-		[PF_MIDDLE_NAME] = !str_eq(old->middle_name, cur->middle_name),
-		[PF_DATE_OF_BIRTH] = !str_eq(old->date_of_birth, cur->date_of_birth),
-		[PF_SEX] = !str_eq(old->sex, cur->sex),
-		[PF_PHONE] = !str_eq(old->phone, cur->phone),
-		[PF_EMAIL] = !str_eq(old->email, cur->email),
-		[PF_ADDRESS] = !address_eq(old, cur),
-		[PF_DOCUMENT_TYPE] = !str_eq(old->document_type, cur->document_type),
-		[PF_DOCUMENT_NUMBER] = !str_eq(old->document_number, cur->document_number),
-		[PF_NRC] = !str_eq(old->nrc, cur->nrc),
-		[PF_FISCAL_NAME] = !str_eq(old->fiscal_name, cur->fiscal_name),
-		[PF_INSURANCE_POLICIES] = !policies_eq(old, cur),
-		[PF_NOTES] = !str_eq(old->notes, cur->notes),
+	    [PF_FIRST_NAME] = !str_eq(old->first_name, cur->first_name),
+	    [PF_LAST_NAME] = !str_eq(old->last_name, cur->last_name),
+	    [PF_MIDDLE_NAME] = !str_eq(old->middle_name, cur->middle_name),
+	    [PF_DATE_OF_BIRTH] = !str_eq(old->date_of_birth, cur->date_of_birth),
+	    [PF_SEX] = !str_eq(old->sex, cur->sex),
+	    [PF_PHONE] = !str_eq(old->phone, cur->phone),
+	    [PF_EMAIL] = !str_eq(old->email, cur->email),
+	    [PF_ADDRESS] = !address_eq(old, cur),
+	    [PF_DOCUMENT_TYPE] = !str_eq(old->document_type, cur->document_type),
+	    [PF_DOCUMENT_NUMBER] = !str_eq(old->document_number, cur->document_number),
+	    [PF_NRC] = !str_eq(old->nrc, cur->nrc),
+	    [PF_FISCAL_NAME] = !str_eq(old->fiscal_name, cur->fiscal_name),
+	    [PF_INSURANCE_POLICIES] = !policies_eq(old, cur),
+	    [PF_NOTES] = !str_eq(old->notes, cur->notes),
 	};
 
 	for (int f = 0; f < PF__COUNT; f++)
@@ -760,8 +754,7 @@ static int policies_assign_ids(struct arena *a, const struct patient *base, cons
 					char f[64];
 
 					snprintf(f, sizeof(f), "insurancePolicies[%zu].id", i);
-					return err_set(e, ERR_INVALID, f,
-						       "%s repeats the id of another policy", f);
+					return err_set(e, ERR_INVALID, f, "%s repeats the id of another policy", f);
 				}
 			}
 		}
@@ -778,8 +771,8 @@ static int policies_assign_ids(struct arena *a, const struct patient *base, cons
 
 /* The duplicate-document rule: 409 when another patient of the tenant has
  * the same type and number. */
-static int document_unique(struct app *app, struct db_conn *c, const char *tenant_id,
-			   const struct patient *p, struct err *e)
+static int document_unique(struct app *app, struct db_conn *c, const char *tenant_id, const struct patient *p,
+			   struct err *e)
 {
 	char bidx[PATIENT_BIDX_LEN];
 	bool taken = false;
@@ -805,8 +798,8 @@ static int conflict_message(int rc, struct err *e)
 	return rc;
 }
 
-int patients_create(struct app *app, const struct actor *who, struct arena *a,
-		    const struct patient_input *in, struct patient *out, struct err *e)
+int patients_create(struct app *app, const struct actor *who, struct arena *a, const struct patient_input *in,
+		    struct patient *out, struct err *e)
 {
 	struct patient base, p;
 	struct db_conn *c = NULL;
@@ -849,8 +842,8 @@ out:
 	return rc;
 }
 
-int patients_get(struct app *app, const char *tenant_id, const char *id, struct arena *a,
-		 struct patient *out, struct err *e)
+int patients_get(struct app *app, const char *tenant_id, const char *id, struct arena *a, struct patient *out,
+		 struct err *e)
 {
 	struct db_conn *c = NULL;
 	int rc;
@@ -869,8 +862,8 @@ int patients_get(struct app *app, const char *tenant_id, const char *id, struct 
 static size_t document_candidates(const unsigned char key[32], const char *s,
 				  char out[PATIENT_DOC_TYPES][PATIENT_BIDX_LEN], char nrc[PATIENT_BIDX_LEN])
 {
-	static const enum doc_type types[PATIENT_DOC_TYPES] = { DOC_DUI, DOC_NIT, DOC_NRC, DOC_RNC,
-								  DOC_CEDULA, DOC_PASSPORT, DOC_OTHER };
+	static const enum doc_type types[PATIENT_DOC_TYPES] = {DOC_DUI,	   DOC_NIT,	 DOC_NRC,  DOC_RNC,
+							       DOC_CEDULA, DOC_PASSPORT, DOC_OTHER};
 	char canon[PATIENT_DOC_MAX];
 	size_t n = 0;
 
@@ -889,8 +882,8 @@ static size_t document_candidates(const unsigned char key[32], const char *s,
 }
 
 /* Normalise the query of a list into blind indexes and a LIKE pattern. */
-static int list_filter(struct app *app, struct arena *a, const struct patient_query *q,
-		       struct patient_filter *f, struct err *e)
+static int list_filter(struct app *app, struct arena *a, const struct patient_query *q, struct patient_filter *f,
+		       struct err *e)
 {
 	const unsigned char *key = app->keys.data_index;
 	char ph[PATIENT_PHONE_MAX];
@@ -930,8 +923,7 @@ static int list_filter(struct app *app, struct arena *a, const struct patient_qu
 	}
 
 	if (q->document_type && !q->document_number)
-		return err_set(e, ERR_INVALID, "documentNumber",
-			       "documentNumber is required with documentType");
+		return err_set(e, ERR_INVALID, "documentNumber", "documentNumber is required with documentType");
 	if (q->document_number) {
 		f->has_doc = true;
 		if (q->document_type) {
@@ -939,8 +931,9 @@ static int list_filter(struct app *app, struct arena *a, const struct patient_qu
 			int type = doc_type_parse(q->document_type);
 
 			if (type < 0)
-				return err_set(e, ERR_INVALID, "documentType",
-					       "documentType must be one of DUI, NIT, NRC, RNC, CEDULA, PASSPORT, OTHER");
+				return err_set(
+				    e, ERR_INVALID, "documentType",
+				    "documentType must be one of DUI, NIT, NRC, RNC, CEDULA, PASSPORT, OTHER");
 			rc = doc_normalize((enum doc_type)type, q->document_number, canon, sizeof(canon),
 					   "documentNumber", e);
 			if (rc)
@@ -965,8 +958,8 @@ static int list_filter(struct app *app, struct arena *a, const struct patient_qu
 	return 0;
 }
 
-int patients_list(struct app *app, const char *tenant_id, const struct patient_query *q,
-		  struct arena *a, struct patient **items, size_t *n, int64_t *total, struct err *e)
+int patients_list(struct app *app, const char *tenant_id, const struct patient_query *q, struct arena *a,
+		  struct patient **items, size_t *n, int64_t *total, struct err *e)
 {
 	struct patient_filter f;
 	struct db_conn *c = NULL;
@@ -1014,8 +1007,7 @@ int patients_update(struct app *app, const struct actor *who, struct arena *a, c
 	patients_apply(&old, in, &p);
 	if ((rc = patients_validate(a, &p, today, e)))
 		goto out;
-	if ((in->present & (1u << PF_INSURANCE_POLICIES)) &&
-	    (rc = policies_assign_ids(a, &old, in, &p, now, e)))
+	if ((in->present & (1u << PF_INSURANCE_POLICIES)) && (rc = policies_assign_ids(a, &old, in, &p, now, e)))
 		goto out;
 	p.updated_at = arena_strdup(a, now);
 	if ((rc = document_unique(app, c, who->tenant_id, &p, e)))
@@ -1038,8 +1030,7 @@ out:
 	return rc;
 }
 
-int patients_delete(struct app *app, const struct actor *who, const char *id, bool *deleted,
-		    struct err *e)
+int patients_delete(struct app *app, const struct actor *who, const char *id, bool *deleted, struct err *e)
 {
 	struct arena *a = arena_new(1 << 20);
 	struct patient old;
@@ -1098,19 +1089,19 @@ static json_t *erased_fields(const struct patient *p)
 	json_t *list = json_array();
 	bool has_numbers = false;
 	bool set[PF__COUNT] = {
-		[PF_FIRST_NAME] = p->first_name != NULL,
-		[PF_LAST_NAME] = p->last_name != NULL,
-		[PF_MIDDLE_NAME] = p->middle_name != NULL,
-		[PF_DATE_OF_BIRTH] = p->date_of_birth != NULL,
-		[PF_SEX] = p->sex != NULL,
-		[PF_PHONE] = p->phone != NULL,
-		[PF_EMAIL] = p->email != NULL,
-		[PF_ADDRESS] = p->has_address,
-		[PF_DOCUMENT_TYPE] = p->document_type != NULL,
-		[PF_DOCUMENT_NUMBER] = p->document_number != NULL,
-		[PF_NRC] = p->nrc != NULL,
-		[PF_FISCAL_NAME] = p->fiscal_name != NULL,
-		[PF_NOTES] = p->notes != NULL,
+	    [PF_FIRST_NAME] = p->first_name != NULL,
+	    [PF_LAST_NAME] = p->last_name != NULL,
+	    [PF_MIDDLE_NAME] = p->middle_name != NULL,
+	    [PF_DATE_OF_BIRTH] = p->date_of_birth != NULL,
+	    [PF_SEX] = p->sex != NULL,
+	    [PF_PHONE] = p->phone != NULL,
+	    [PF_EMAIL] = p->email != NULL,
+	    [PF_ADDRESS] = p->has_address,
+	    [PF_DOCUMENT_TYPE] = p->document_type != NULL,
+	    [PF_DOCUMENT_NUMBER] = p->document_number != NULL,
+	    [PF_NRC] = p->nrc != NULL,
+	    [PF_FISCAL_NAME] = p->fiscal_name != NULL,
+	    [PF_NOTES] = p->notes != NULL,
 	};
 
 	for (size_t i = 0; i < p->npolicies; i++)
@@ -1126,8 +1117,8 @@ static json_t *erased_fields(const struct patient *p)
 	return list;
 }
 
-int patients_anonymize(struct app *app, const struct actor *who, struct arena *a, const char *id,
-		       const char *reason, struct patient *out, struct err *e)
+int patients_anonymize(struct app *app, const struct actor *who, struct arena *a, const char *id, const char *reason,
+		       struct patient *out, struct err *e)
 {
 	struct patient old;
 	struct db_conn *c = NULL;
@@ -1153,8 +1144,8 @@ int patients_anonymize(struct app *app, const struct actor *who, struct arena *a
 	if ((rc = patients_repo_anonymize(c, who->tenant_id, id, now, e)))
 		goto out;
 	before = json_pack("{s:b, s:b}", "active", (int)old.active, "anonymized", 0);
-	after = json_pack("{s:b, s:b, s:s, s:o}", "active", 0, "anonymized", 1, "anonymizedAt", now,
-			  "erased", erased_fields(&old));
+	after = json_pack("{s:b, s:b, s:s, s:o}", "active", 0, "anonymized", 1, "anonymizedAt", now, "erased",
+			  erased_fields(&old));
 	if ((rc = audit_record(c, who, "patient.anonymize", "patient", id, before, after, why, e)))
 		goto out;
 	if ((rc = patients_repo_get(c, &app->keys, who->tenant_id, id, a, out, e)))

@@ -34,14 +34,14 @@
 #include "db/db.h"
 #include "mod/audit/audit.h"
 
-#define PATIENT_MAX_POLICIES 10 /* insurance policies per patient */
-#define PATIENT_NAME_MAX 100    /* bytes of a first, middle or last name */
-#define PATIENT_NOTES_MAX 2000  /* bytes of notes */
-#define PATIENT_PHONE_MAX 17    /* "+" + 15 digits + NUL */
-#define PATIENT_DOC_MAX 48      /* canonical document number + NUL */
-#define PATIENT_BIDX_LEN 65     /* hex HMAC-SHA256 + NUL */
-#define PATIENT_MASK_MAX 16     /* "****" + last 4 + NUL */
-#define PATIENT_SEARCH_MAX 200  /* bytes of a search text */
+#define PATIENT_MAX_POLICIES 10	  /* insurance policies per patient */
+#define PATIENT_NAME_MAX     100  /* bytes of a first, middle or last name */
+#define PATIENT_NOTES_MAX    2000 /* bytes of notes */
+#define PATIENT_PHONE_MAX    17	  /* "+" + 15 digits + NUL */
+#define PATIENT_DOC_MAX	     48	  /* canonical document number + NUL */
+#define PATIENT_BIDX_LEN     65	  /* hex HMAC-SHA256 + NUL */
+#define PATIENT_MASK_MAX     16	  /* "****" + last 4 + NUL */
+#define PATIENT_SEARCH_MAX   200  /* bytes of a search text */
 
 /* The fields a client may write, in response order. Used for "fields
  * present" in an update, the list of changed fields in audit entries and
@@ -68,28 +68,28 @@ enum patient_field {
 const char *patients_field_name(enum patient_field f);
 
 struct patient_address {
-	const char *line1;        /* street and number */
+	const char *line1; /* street and number */
 	const char *line2;
 	const char *city;
 	const char *state;
 	const char *postal_code;
-	const char *country;      /* ISO 3166-1 alpha-2, upper case */
+	const char *country;	  /* ISO 3166-1 alpha-2, upper case */
 	const char *departamento; /* El Salvador MH CAT-012, "00".."14" */
-	const char *municipio;    /* MH CAT-013, relative to the departamento */
+	const char *municipio;	  /* MH CAT-013, relative to the departamento */
 };
 
 struct patient_policy {
-	char id[UUID_LEN + 1];     /* server-assigned */
-	const char *insurer_name;  /* required */
+	char id[UUID_LEN + 1];	  /* server-assigned */
+	const char *insurer_name; /* required */
 	const char *insurer_code;
 	const char *plan_name;
 	const char *policy_number; /* required; encrypted at rest */
 	const char *member_number; /* encrypted at rest */
 	const char *group_number;
-	const char *relationship;  /* "self" | "spouse" | "child" | "other" or NULL */
-	const char *valid_from;    /* "YYYY-MM-DD" or NULL */
-	const char *valid_to;      /* "YYYY-MM-DD" or NULL; >= valid_from */
-	bool is_primary;           /* at most one per patient */
+	const char *relationship; /* "self" | "spouse" | "child" | "other" or NULL */
+	const char *valid_from;	  /* "YYYY-MM-DD" or NULL */
+	const char *valid_to;	  /* "YYYY-MM-DD" or NULL; >= valid_from */
+	bool is_primary;	  /* at most one per patient */
 	bool active;
 	const char *created_at;
 	const char *updated_at;
@@ -97,18 +97,18 @@ struct patient_policy {
 
 struct patient {
 	char id[UUID_LEN + 1];
-	const char *first_name;    /* required, trimmed */
-	const char *last_name;     /* required, trimmed */
+	const char *first_name; /* required, trimmed */
+	const char *last_name;	/* required, trimmed */
 	const char *middle_name;
 	const char *date_of_birth; /* "YYYY-MM-DD", 1900-01-01 .. today */
-	const char *sex;           /* "female" | "male" | "other" | "unknown" or NULL */
-	const char *phone;         /* normalised "+" and 7-15 digits */
+	const char *sex;	   /* "female" | "male" | "other" | "unknown" or NULL */
+	const char *phone;	   /* normalised "+" and 7-15 digits */
 	const char *email;
 	bool has_address;
 	struct patient_address address;
 	const char *document_type;   /* "DUI" ... "OTHER"; with document_number or neither */
 	const char *document_number; /* canonical form (doc_normalize) */
-	const char *nrc;             /* canonical NRC digits of a business receptor */
+	const char *nrc;	     /* canonical NRC digits of a business receptor */
 	const char *fiscal_name;     /* razón social */
 	struct patient_policy policies[PATIENT_MAX_POLICIES];
 	size_t npolicies;
@@ -134,8 +134,7 @@ struct patient_input {
 /* Normalise a phone number: drop spaces, dashes, dots and parentheses; the
  * rest must be '+' followed by 7 to 15 digits. out gets "+50377778888".
  * Otherwise ERR_INVALID naming field. */
-int patients_phone_normalize(const char *in, char out[PATIENT_PHONE_MAX], const char *field,
-			     struct err *e);
+int patients_phone_normalize(const char *in, char out[PATIENT_PHONE_MAX], const char *field, struct err *e);
 
 /* Normalise a name or search text for matching: trim, collapse runs of white
  * space to one space, lower-case, and fold the accented Latin letters of
@@ -200,30 +199,30 @@ json_t *patients_audit_snapshot(const struct patient *p);
 
 /* A list request. Strings borrowed. */
 struct patient_query {
-	const char *search;          /* name part, document, phone or email; or NULL */
+	const char *search;	     /* name part, document, phone or email; or NULL */
 	const char *document_number; /* exact document filter, or NULL */
 	const char *document_type;   /* narrows document_number to one type, or NULL */
-	const char *phone;           /* exact phone filter, or NULL */
-	const char *email;           /* exact email filter, or NULL */
-	bool active;                 /* default true */
-	int page, limit;             /* 1-based page; limit 1..100 */
+	const char *phone;	     /* exact phone filter, or NULL */
+	const char *email;	     /* exact email filter, or NULL */
+	bool active;		     /* default true */
+	int page, limit;	     /* 1-based page; limit 1..100 */
 };
 
 /* Create a patient for who->tenant_id. *out (arena strings) is the stored
  * record. ERR_INVALID for bad input (nothing written), ERR_CONFLICT when the
  * tenant already has a patient with this document. Audited "patient.create". */
-int patients_create(struct app *app, const struct actor *who, struct arena *a,
-		    const struct patient_input *in, struct patient *out, struct err *e);
+int patients_create(struct app *app, const struct actor *who, struct arena *a, const struct patient_input *in,
+		    struct patient *out, struct err *e);
 
 /* Read one patient with its fields decrypted. Another tenant's or unknown
  * id -> ERR_NOT_FOUND. */
-int patients_get(struct app *app, const char *tenant_id, const char *id, struct arena *a,
-		 struct patient *out, struct err *e);
+int patients_get(struct app *app, const char *tenant_id, const char *id, struct arena *a, struct patient *out,
+		 struct err *e);
 
 /* A page of patients sorted by last name, first name. *items is an arena
  * array of *n records; *total counts every match. */
-int patients_list(struct app *app, const char *tenant_id, const struct patient_query *q,
-		  struct arena *a, struct patient **items, size_t *n, int64_t *total, struct err *e);
+int patients_list(struct app *app, const char *tenant_id, const struct patient_query *q, struct arena *a,
+		  struct patient **items, size_t *n, int64_t *total, struct err *e);
 
 /* Replace the fields present in `in` (policies: the whole list). Anonymised
  * patient -> ERR_CONFLICT. Audited "patient.update" with the changed fields. */
@@ -233,15 +232,14 @@ int patients_update(struct app *app, const struct actor *who, struct arena *a, c
 /* Delete a patient without billing history (with its policies), or
  * deactivate one that has history. *deleted tells which happened. Audited
  * "patient.delete" or "patient.deactivate". */
-int patients_delete(struct app *app, const struct actor *who, const char *id, bool *deleted,
-		    struct err *e);
+int patients_delete(struct app *app, const struct actor *who, const char *id, bool *deleted, struct err *e);
 
 /* Erase the personal data of a patient for good, keeping the row (and so
  * the financial records that point at it). reason is required. Already
  * anonymised -> ERR_CONFLICT. Audited "patient.anonymize" with the list of
  * erased fields only. *out is the record afterwards. */
-int patients_anonymize(struct app *app, const struct actor *who, struct arena *a, const char *id,
-		       const char *reason, struct patient *out, struct err *e);
+int patients_anonymize(struct app *app, const struct actor *who, struct arena *a, const char *id, const char *reason,
+		       struct patient *out, struct err *e);
 
 /* ---- storage (patients_repo.c) ----------------------------------------- */
 
@@ -251,7 +249,7 @@ struct patient_filter {
 	bool active;
 	/* free-text search: rows matching any of these (when has_search) */
 	bool has_search;
-	const char *name_like;  /* "%escaped text%" or NULL */
+	const char *name_like; /* "%escaped text%" or NULL */
 	char search_doc[PATIENT_DOC_TYPES][PATIENT_BIDX_LEN];
 	size_t nsearch_doc;
 	char search_nrc[PATIENT_BIDX_LEN];   /* "" when not an NRC */
@@ -267,33 +265,31 @@ struct patient_filter {
 };
 
 /* Insert a validated record (ids and timestamps set) with its policies. */
-int patients_repo_insert(struct db_conn *c, const struct app_keys *keys, const char *tenant_id,
-			 const struct patient *p, struct err *e);
+int patients_repo_insert(struct db_conn *c, const struct app_keys *keys, const char *tenant_id, const struct patient *p,
+			 struct err *e);
 /* Rewrite a record and replace its policies. Not found -> ERR_NOT_FOUND. */
-int patients_repo_update(struct db_conn *c, const struct app_keys *keys, const char *tenant_id,
-			 const struct patient *p, struct err *e);
+int patients_repo_update(struct db_conn *c, const struct app_keys *keys, const char *tenant_id, const struct patient *p,
+			 struct err *e);
 /* Load and decrypt one record (strings in a). Missing -> ERR_NOT_FOUND. */
-int patients_repo_get(struct db_conn *c, const struct app_keys *keys, const char *tenant_id,
-		      const char *id, struct arena *a, struct patient *out, struct err *e);
+int patients_repo_get(struct db_conn *c, const struct app_keys *keys, const char *tenant_id, const char *id,
+		      struct arena *a, struct patient *out, struct err *e);
 /* One page of matches and the total count. *items in a. */
 int patients_repo_list(struct db_conn *c, const struct app_keys *keys, const char *tenant_id,
-		       const struct patient_filter *f, struct arena *a, struct patient **items,
-		       size_t *n, int64_t *total, struct err *e);
+		       const struct patient_filter *f, struct arena *a, struct patient **items, size_t *n,
+		       int64_t *total, struct err *e);
 /* Whether another patient of the tenant (not exclude_id, which may be NULL)
  * has this document blind index. */
-int patients_repo_document_taken(struct db_conn *c, const char *tenant_id, const char *doc_bidx,
-				 const char *exclude_id, bool *taken, struct err *e);
+int patients_repo_document_taken(struct db_conn *c, const char *tenant_id, const char *doc_bidx, const char *exclude_id,
+				 bool *taken, struct err *e);
 /* Whether billing documents or claims reference the patient. */
-int patients_repo_has_billing_history(struct db_conn *c, const char *tenant_id, const char *id,
-				      bool *has, struct err *e);
+int patients_repo_has_billing_history(struct db_conn *c, const char *tenant_id, const char *id, bool *has,
+				      struct err *e);
 /* Delete the patient and its policies. Missing -> ERR_NOT_FOUND. */
 int patients_repo_delete(struct db_conn *c, const char *tenant_id, const char *id, struct err *e);
 /* active = 0, deactivated_at = now. Missing -> ERR_NOT_FOUND. */
-int patients_repo_deactivate(struct db_conn *c, const char *tenant_id, const char *id,
-			     const char *now, struct err *e);
+int patients_repo_deactivate(struct db_conn *c, const char *tenant_id, const char *id, const char *now, struct err *e);
 /* Erase personal data (names become "ANONYMIZED"; ciphertexts and blind
  * indexes NULL) and mark the row anonymised and inactive. */
-int patients_repo_anonymize(struct db_conn *c, const char *tenant_id, const char *id,
-			    const char *now, struct err *e);
+int patients_repo_anonymize(struct db_conn *c, const char *tenant_id, const char *id, const char *now, struct err *e);
 
 #endif
