@@ -157,9 +157,12 @@ void pipeline_run(struct app *app, size_t route_index, struct http_req *req, str
 		goto fail;
 	if (!(rt->flags & ROUTE_PUBLIC)) {
 		if ((rc = auth_authenticate(app, req, &ctx.who, &e))) {
-			struct err ignored;
-			err_clear(&ignored);
-			(void)rate_limit(app, &ctx, out, &ignored); /* failed credentials count against the IP */
+			/* failed credentials spend the client IP's tokens: guessing is rate limited too */
+			struct err limited;
+			memset(&ctx.who, 0, sizeof(ctx.who));
+			err_clear(&limited);
+			if (rate_limit(app, &ctx, out, &limited))
+				e = limited;
 			goto fail;
 		}
 		if ((rt->flags & ROUTE_USER_ONLY) && ctx.who.kind != PRINCIPAL_USER) {

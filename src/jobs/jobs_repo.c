@@ -73,7 +73,7 @@ int jobs_repo_claim(struct db_conn *c, const char *worker_id, const char *now, c
 		"locked_until = ?, updated_at = ? WHERE id = (SELECT id FROM jobs "
 		"WHERE (state IN ('queued', 'failed') AND run_at <= ?) "
 		"OR (state = 'running' AND locked_until < ?) "
-		"ORDER BY run_at LIMIT 1) "
+		"ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
 		"RETURNING id, tenant_id, kind, payload, attempts, max_attempts";
 	static const char sql_lite[] =
 		"UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?, "

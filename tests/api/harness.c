@@ -37,9 +37,16 @@ struct harness {
 	char tenants_made[16][64];
 	int ntenants;
 	int user_seq;
+	char tls_cert[512]; /* trusted CA file when the server speaks TLS */
 };
 
 static struct harness H;
+
+struct growbuf {
+	char *p;
+	size_t len;
+};
+static size_t on_data(char *ptr, size_t size, size_t n, void *ud);
 
 static int free_port(void)
 {
@@ -187,8 +194,11 @@ int api_server_start(const char *const *extra_env)
 	snprintf(H.dir, sizeof(H.dir), "%s", tmpl);
 	random_hex(H.jwt_secret, 32);
 	random_hex(H.data_key, 32);
-	for (int i = 0; extra_env && extra_env[i] && i < 31; i++)
+	for (int i = 0; extra_env && extra_env[i] && i < 31; i++) {
 		H.extra_env[i] = strdup(extra_env[i]);
+		if (strncmp(extra_env[i], "CLINICLEDGER_TLS_CERT=", 22) == 0)
+			snprintf(H.tls_cert, sizeof(H.tls_cert), "%s", extra_env[i] + 22);
+	}
 	if (pg && *pg) {
 		if (make_pg_database(pg) != 0) {
 			fprintf(stderr, "harness: cannot create a PostgreSQL database on %s\n", pg);
@@ -198,7 +208,7 @@ int api_server_start(const char *const *extra_env)
 		snprintf(H.db_url, sizeof(H.db_url), "%s/clinicledger.db", H.dir);
 	}
 	H.port = free_port();
-	snprintf(H.base, sizeof(H.base), "http://127.0.0.1:%d", H.port);
+	snprintf(H.base, sizeof(H.base), "%s://127.0.0.1:%d", H.tls_cert[0] ? "https" : "http", H.port);
 	return spawn_server();
 }
 
@@ -255,6 +265,75 @@ int api_server_restart_hard(void)
 	return spawn_server();
 }
 
+void api_server_halt(void)
+{
+	stop_pid(SIGTERM);
+	free(H.admin_token);
+	H.admin_token = NULL;
+}
+
+int api_server_resume(void)
+{
+	return spawn_server();
+}
+
+const char *api_data_dir(void)
+{
+	return H.dir;
+}
+
+int api_is_pg(void)
+{
+	return strncmp(H.db_url, "postgres", 8) == 0;
+}
+
+int api_sql(char **out, const char *sql)
+{
+	char *argv[12];
+	int n = 0, pipefd[2], st;
+	pid_t pid;
+	struct growbuf b = { 0 };
+	char chunk[4096];
+	ssize_t got;
+
+	if (api_is_pg()) {
+		argv[n++] = "psql";
+		argv[n++] = "-X";
+		argv[n++] = "-q";
+		argv[n++] = "-At";
+		argv[n++] = "-v";
+		argv[n++] = "ON_ERROR_STOP=1";
+		argv[n++] = H.db_url;
+		argv[n++] = "-c";
+		argv[n++] = (char *)sql;
+	} else {
+		argv[n++] = "sqlite3";
+		argv[n++] = "-bail";
+		argv[n++] = H.db_url;
+		argv[n++] = (char *)sql;
+	}
+	argv[n] = NULL;
+	if (pipe(pipefd) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while ((got = read(pipefd[0], chunk, sizeof(chunk))) > 0)
+		on_data(chunk, 1, (size_t)got, &b);
+	close(pipefd[0]);
+	waitpid(pid, &st, 0);
+	if (out)
+		*out = b.p ? b.p : strdup("");
+	else
+		free(b.p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 const char *api_base_url(void)
 {
 	return H.base;
@@ -264,11 +343,6 @@ const char *api_db_url(void)
 {
 	return H.db_url;
 }
-
-struct growbuf {
-	char *p;
-	size_t len;
-};
 
 static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
 {
@@ -319,6 +393,8 @@ struct api_resp *api_reqv(const char *method, const char *path, const char *toke
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdrs);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (H.tls_cert[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, H.tls_cert);
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		list = curl_slist_append(list, auth);

@@ -7,6 +7,9 @@
  * program; otherwise a fresh SQLite file in a temporary directory.
  * Binary: env CLINICLEDGER_TEST_BIN, default build/clinicledger.
  *
+ * TLS: when extra_env sets CLINICLEDGER_TLS_CERT (a self-signed PEM for
+ * 127.0.0.1), the harness speaks https and trusts that certificate.
+ *
  * The server is started with the bootstrap admin API_ADMIN_EMAIL /
  * API_ADMIN_PASSWORD in tenant "demo" (slug), and with job workers on.
  * Use from a cmocka group setup:
@@ -44,6 +47,17 @@ int api_server_start(const char *const *extra_env);
 void api_server_stop(void);
 /* Kill -9 and start again on the same database. */
 int api_server_restart_hard(void);
+/* Stop with SIGTERM, keeping the database and data directory ... */
+void api_server_halt(void);
+/* ... and start again on them. */
+int api_server_resume(void);
+/* The server's temporary directory (database, keys, logs). */
+const char *api_data_dir(void);
+/* Run SQL on the server's database with the sqlite3 or psql client; returns
+ * the client's exit status and (when out != NULL) its output, rows "a|b\n". */
+int api_sql(char **out, const char *sql);
+/* True when the server runs on PostgreSQL. */
+int api_is_pg(void);
 const char *api_base_url(void);
 const char *api_db_url(void); /* the database URL the server uses */
 

@@ -17,7 +17,7 @@
 
 #include "harness.h"
 
-static char tenant_action[64];  /* the action recorded for PUT /api/v1/tenant */
+static char tenant_action[64];	/* the action recorded for PUT /api/v1/tenant */
 static char admin_actor_id[64]; /* the admin's actor id */
 
 static struct api_resp *get(const char *path, const char *token)
@@ -52,7 +52,8 @@ static void all_have(const struct api_resp *r, const char *key, const char *want
 	json_t *d = api_path(r, "data"), *it;
 	size_t i;
 
-	json_array_foreach(d, i, it) {
+	json_array_foreach(d, i, it)
+	{
 		const char *v = json_string_value(json_object_get(it, key));
 
 		if (!v || strcmp(v, want) != 0)
@@ -258,7 +259,7 @@ static void t_pagination(void **state)
 }
 
 static const char csv_header[] =
-	"id,seq,at,actorType,actorId,ip,action,entity,entityId,before,after,reason,requestId,prevHash,hash\r\n";
+    "id,seq,at,actorType,actorId,ip,action,entity,entityId,before,after,reason,requestId,prevHash,hash\r\n";
 
 static void t_csv_export(void **state)
 {
@@ -331,14 +332,15 @@ static void t_other_tenant_sees_nothing(void **state)
 	assert_status(mine, 200);
 	r = get("/api/audit-logs?limit=500", other);
 	assert_status(r, 200);
-	json_array_foreach(api_path(r, "data"), i, it) {
+	json_array_foreach(api_path(r, "data"), i, it)
+	{
 		const char *id = json_string_value(json_object_get(it, "id"));
 		json_t *m;
 		size_t k;
 
-		json_array_foreach(api_path(mine, "data"), k, m)
-			if (strcmp(id, json_string_value(json_object_get(m, "id"))) == 0)
-				fail_msg("other tenant sees demo's entry %s", id);
+		json_array_foreach(api_path(mine, "data"), k,
+				   m) if (strcmp(id, json_string_value(json_object_get(m, "id"))) == 0)
+		    fail_msg("other tenant sees demo's entry %s", id);
 		if (json_string_value(json_object_get(it, "requestId")) &&
 		    strncmp(json_string_value(json_object_get(it, "requestId")), "test-req", 8) == 0)
 			fail_msg("other tenant sees a demo request");
@@ -354,9 +356,9 @@ static void t_other_tenant_sees_nothing(void **state)
 
 static void t_cli_verify(void **state)
 {
-	const char *const args[] = { "audit", "verify", NULL };
-	const char *const one[] = { "audit", "verify", "--tenant", "demo", NULL };
-	const char *const none[] = { "audit", "verify", "--tenant", "no-such-tenant", NULL };
+	const char *const args[] = {"audit", "verify", NULL};
+	const char *const one[] = {"audit", "verify", "--tenant", "demo", NULL};
+	const char *const none[] = {"audit", "verify", "--tenant", "no-such-tenant", NULL};
 	char *out = NULL;
 
 	(void)state;
@@ -412,7 +414,7 @@ static int db_client(const char *sql)
  * found by `audit verify` (exit 1, tenant and seq named). */
 static void t_cli_verify_detects_tampering(void **state)
 {
-	const char *const args[] = { "audit", "verify", NULL };
+	const char *const args[] = {"audit", "verify", NULL};
 	const char *pg = strncmp(api_db_url(), "postgres", 8) == 0 ? "" : NULL;
 	char *out = NULL;
 
@@ -420,9 +422,8 @@ static void t_cli_verify_detects_tampering(void **state)
 	assert_int_not_equal(db_client("UPDATE audit_log SET reason = 'edited' WHERE request_id = 'test-req-1'"), 0);
 	assert_int_not_equal(db_client("DELETE FROM audit_log WHERE request_id = 'test-req-1'"), 0);
 	assert_int_equal(api_cli(NULL, args), 0);
-	assert_int_equal(db_client(pg ? "DROP TRIGGER audit_log_append_only ON audit_log"
-				      : "DROP TRIGGER audit_log_no_update"),
-			 0);
+	assert_int_equal(
+	    db_client(pg ? "DROP TRIGGER audit_log_append_only ON audit_log" : "DROP TRIGGER audit_log_no_update"), 0);
 	assert_int_equal(db_client("UPDATE audit_log SET reason = 'edited' WHERE request_id = 'test-req-1'"), 0);
 	assert_int_equal(api_cli(&out, args), 1);
 	if (!strstr(out, "BROKEN in tenant demo"))
@@ -446,15 +447,15 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_write_is_audited),
-		cmocka_unit_test(t_user_create_is_audited),
-		cmocka_unit_test(t_filters),
-		cmocka_unit_test(t_pagination),
-		cmocka_unit_test(t_csv_export),
-		cmocka_unit_test(t_forbidden_and_unauthenticated),
-		cmocka_unit_test(t_other_tenant_sees_nothing),
-		cmocka_unit_test(t_cli_verify),
-		cmocka_unit_test(t_cli_verify_detects_tampering),
+	    cmocka_unit_test(t_write_is_audited),
+	    cmocka_unit_test(t_user_create_is_audited),
+	    cmocka_unit_test(t_filters),
+	    cmocka_unit_test(t_pagination),
+	    cmocka_unit_test(t_csv_export),
+	    cmocka_unit_test(t_forbidden_and_unauthenticated),
+	    cmocka_unit_test(t_other_tenant_sees_nothing),
+	    cmocka_unit_test(t_cli_verify),
+	    cmocka_unit_test(t_cli_verify_detects_tampering),
 	};
 
 	return cmocka_run_group_tests_name("api_audit", tests, setup, teardown) ? 1 : 0;

@@ -24,8 +24,8 @@
 
 static int setup(void **state)
 {
-	static const char *const env[] = { "CLINICLEDGER_LOGIN_MAX_FAILURES=3",
-					   "CLINICLEDGER_JWT_SECRET=" JWT_SECRET, NULL };
+	static const char *const env[] = {"CLINICLEDGER_LOGIN_MAX_FAILURES=3", "CLINICLEDGER_JWT_SECRET=" JWT_SECRET,
+					  NULL};
 
 	(void)state;
 	return api_server_start(env);
@@ -77,8 +77,7 @@ static long status_of(const char *method, const char *path, const char *token, c
 	return st;
 }
 
-static void expect_invalid(const char *method, const char *path, const char *token, const char *body,
-			   const char *field)
+static void expect_invalid(const char *method, const char *path, const char *token, const char *body, const char *field)
 {
 	struct api_resp *r = api_req(method, path, token, body, NULL);
 
@@ -279,8 +278,8 @@ static void test_lockout_after_max_failures(void **state)
 
 	/* the failures are in the audit trail, without the password */
 	{
-		struct api_resp *a = api_req("GET", "/api/audit-logs?action=auth.login_failed", api_admin_token(),
-					     NULL, NULL);
+		struct api_resp *a =
+		    api_req("GET", "/api/audit-logs?action=auth.login_failed", api_admin_token(), NULL, NULL);
 		assert_status(a, 200);
 		assert_true(json_array_size(api_path(a, "data")) >= 5);
 		assert_null(strstr(a->body, "Wrong-Pass-2025"));
@@ -293,7 +292,8 @@ static void test_lockout_after_max_failures(void **state)
 		json_t *it;
 		size_t i;
 		int seen = 0;
-		json_array_foreach(api_path(r, "data"), i, it) {
+		json_array_foreach(api_path(r, "data"), i, it)
+		{
 			if (strcmp(json_string_value(json_object_get(it, "email")), email) == 0) {
 				assert_true(json_is_string(json_object_get(it, "lockedUntil")));
 				seen = 1;
@@ -521,7 +521,8 @@ static void test_api_keys(void **state)
 		json_t *it;
 		size_t i;
 		int seen = 0;
-		json_array_foreach(api_path(r, "data"), i, it) {
+		json_array_foreach(api_path(r, "data"), i, it)
+		{
 			if (strcmp(json_string_value(json_object_get(it, "id")), id) == 0) {
 				assert_true(json_is_string(json_object_get(it, "lastUsedAt")));
 				assert_null(json_object_get(it, "key"));
@@ -575,9 +576,11 @@ static void test_api_keys(void **state)
 		expect_invalid("POST", "/api/v1/api-keys", admin, "{\"name\":\"x\",\"permissions\":[]}", "permissions");
 		expect_invalid("POST", "/api/v1/api-keys", admin,
 			       "{\"name\":\"x\",\"permissions\":[\"patients:read\",\"nope:read\"]}", "permissions[1]");
-		expect_invalid("POST", "/api/v1/api-keys", admin, "{\"name\":\"x\",\"permissions\":[\"*\"],\"y\":1}", "y");
+		expect_invalid("POST", "/api/v1/api-keys", admin, "{\"name\":\"x\",\"permissions\":[\"*\"],\"y\":1}",
+			       "y");
 		expect_invalid("POST", "/api/v1/api-keys", admin,
-			       "{\"name\":\"x\",\"permissions\":[\"patients:*\"],\"tenants\":[\"nope\"]}", "tenants[0]");
+			       "{\"name\":\"x\",\"permissions\":[\"patients:*\"],\"tenants\":[\"nope\"]}",
+			       "tenants[0]");
 		r = api_req("POST", "/api/v1/api-keys", admin,
 			    "{\"name\":\"x\",\"permissions\":[\"patients:*\"],"
 			    "\"tenants\":[\"00000000-0000-4000-8000-000000000000\"]}",
@@ -596,8 +599,8 @@ static void test_api_keys(void **state)
 		r = api_req("GET", "/api/v1/tenant", admin, NULL, NULL);
 		own = str_at(r, "data.id");
 		api_resp_free(r);
-		snprintf(body, sizeof(body), "{\"name\":\"own\",\"permissions\":[\"patients:read\"],\"tenants\":[\"%s\"]}",
-			 own);
+		snprintf(body, sizeof(body),
+			 "{\"name\":\"own\",\"permissions\":[\"patients:read\"],\"tenants\":[\"%s\"]}", own);
 		r = api_req("POST", "/api/v1/api-keys", admin, body, NULL);
 		assert_status(r, 201);
 		assert_int_equal(json_array_size(api_path(r, "data.tenants")), 1);
@@ -657,8 +660,17 @@ static void test_x_tenant_id(void **state)
 
 	/* a key serving demo and xt-other (granted by the CLI) */
 	{
-		const char *args[] = { "apikey", "create", "--tenant", "demo", "--name", "multi",
-				       "--permissions", "patients:read services:read", "--extra-tenants", "xt-other", NULL };
+		const char *args[] = {"apikey",
+				      "create",
+				      "--tenant",
+				      "demo",
+				      "--name",
+				      "multi",
+				      "--permissions",
+				      "patients:read services:read",
+				      "--extra-tenants",
+				      "xt-other",
+				      NULL};
 		assert_int_equal(api_cli(&key, args), 0);
 		key[strcspn(key, "\r\n")] = '\0';
 		assert_int_equal(strncmp(key, "clk_", 4), 0);
@@ -710,18 +722,21 @@ static void test_users_crud(void **state)
 	expect_invalid("POST", "/api/v1/users", admin,
 		       "{\"email\":\"n1@crud.test\",\"password\":\"short1\",\"fullName\":\"A B\",\"role\":\"doctor\"}",
 		       "password");
-	expect_invalid("POST", "/api/v1/users", admin,
-		       "{\"email\":\"n1@crud.test\",\"password\":\"nodigitshere\",\"fullName\":\"A B\",\"role\":\"doctor\"}",
-		       "password");
-	expect_invalid("POST", "/api/v1/users", admin,
-		       "{\"email\":\"n1@crud.test\",\"password\":\"Good-Pass-2025\",\"fullName\":\"A B\",\"role\":\"king\"}",
-		       "role");
+	expect_invalid(
+	    "POST", "/api/v1/users", admin,
+	    "{\"email\":\"n1@crud.test\",\"password\":\"nodigitshere\",\"fullName\":\"A B\",\"role\":\"doctor\"}",
+	    "password");
+	expect_invalid(
+	    "POST", "/api/v1/users", admin,
+	    "{\"email\":\"n1@crud.test\",\"password\":\"Good-Pass-2025\",\"fullName\":\"A B\",\"role\":\"king\"}",
+	    "role");
 	expect_invalid("POST", "/api/v1/users", admin,
 		       "{\"email\":\"n1@crud.test\",\"password\":\"Good-Pass-2025\",\"role\":\"doctor\"}", "fullName");
-	expect_invalid("POST", "/api/v1/users", admin,
-		       "{\"email\":\"n1@crud.test\",\"password\":\"Good-Pass-2025\",\"fullName\":\"A\",\"role\":\"doctor\","
-		       "\"tenantId\":\"x\"}",
-		       "tenantId");
+	expect_invalid(
+	    "POST", "/api/v1/users", admin,
+	    "{\"email\":\"n1@crud.test\",\"password\":\"Good-Pass-2025\",\"fullName\":\"A\",\"role\":\"doctor\","
+	    "\"tenantId\":\"x\"}",
+	    "tenantId");
 	r = api_req("GET", "/api/v1/users", admin, NULL, NULL);
 	after = api_int(r, "pagination.total");
 	api_resp_free(r);
@@ -856,8 +871,10 @@ static void test_cli_user_and_apikey(void **state)
 
 	(void)state;
 	{
-		const char *args[] = { "user", "add", "--tenant", "demo", "--email", "cli.user@demo.test", "--role",
-				       "accountant", "--name", "Cli User", "--password", "Cli-Pass-2025", NULL };
+		const char *args[] = {
+		    "user",   "add",	    "--tenant", "demo",	    "--email",	  "cli.user@demo.test",
+		    "--role", "accountant", "--name",	"Cli User", "--password", "Cli-Pass-2025",
+		    NULL};
 		assert_int_equal(api_cli(&out, args), 0);
 		out[strcspn(out, "\r\n")] = '\0';
 		assert_int_equal(strlen(out), 36);
@@ -871,14 +888,14 @@ static void test_cli_user_and_apikey(void **state)
 	free(out);
 	out = NULL;
 	{
-		const char *dup[] = { "user", "add", "--tenant", "demo", "--email", "cli.user@demo.test", "--role",
-				      "doctor", "--password", "Cli-Pass-2025", NULL };
-		const char *badrole[] = { "user", "add", "--tenant", "demo", "--email", "x@demo.test", "--role", "boss",
-					  "--password", "Cli-Pass-2025", NULL };
-		const char *notenant[] = { "user", "add", "--tenant", "nope", "--email", "y@demo.test", "--role",
-					   "doctor", "--password", "Cli-Pass-2025", NULL };
-		const char *missing[] = { "user", "add", "--tenant", "demo", NULL };
-		const char *help[] = { "user", "add", "--help", NULL };
+		const char *dup[] = {"user",   "add",	 "--tenant",   "demo",		"--email", "cli.user@demo.test",
+				     "--role", "doctor", "--password", "Cli-Pass-2025", NULL};
+		const char *badrole[] = {"user",   "add",  "--tenant",	 "demo",	  "--email", "x@demo.test",
+					 "--role", "boss", "--password", "Cli-Pass-2025", NULL};
+		const char *notenant[] = {"user",   "add",    "--tenant",   "nope",	     "--email", "y@demo.test",
+					  "--role", "doctor", "--password", "Cli-Pass-2025", NULL};
+		const char *missing[] = {"user", "add", "--tenant", "demo", NULL};
+		const char *help[] = {"user", "add", "--help", NULL};
 		assert_int_equal(api_cli(NULL, dup), 1);
 		assert_int_equal(api_cli(NULL, badrole), 1);
 		assert_int_equal(api_cli(NULL, notenant), 1);
@@ -890,8 +907,8 @@ static void test_cli_user_and_apikey(void **state)
 	}
 	/* generated password: stdout is just the id */
 	{
-		const char *args[] = { "user", "add", "--tenant", "demo", "--email", "gen.pw@demo.test", "--role",
-				       "doctor", NULL };
+		const char *args[] = {"user",	"add",	  "--tenant", "demo", "--email", "gen.pw@demo.test",
+				      "--role", "doctor", NULL};
 		assert_int_equal(api_cli(&out, args), 0);
 		out[strcspn(out, "\r\n")] = '\0';
 		assert_int_equal(strlen(out), 36);
@@ -901,10 +918,10 @@ static void test_cli_user_and_apikey(void **state)
 
 	/* apikey create / revoke */
 	{
-		const char *args[] = { "apikey", "create", "--tenant", "demo", "--name", "cli key", "--permissions",
-				       "patients:read", NULL };
-		const char *bad[] = { "apikey", "create", "--tenant", "demo", "--name", "bad", "--permissions",
-				      "patients:fly", NULL };
+		const char *args[] = {"apikey",	 "create",	  "--tenant",	   "demo", "--name",
+				      "cli key", "--permissions", "patients:read", NULL};
+		const char *bad[] = {"apikey", "create",	"--tenant",	"demo", "--name",
+				     "bad",    "--permissions", "patients:fly", NULL};
 		assert_int_equal(api_cli(&key, args), 0);
 		key[strcspn(key, "\r\n")] = '\0';
 		assert_int_equal(strncmp(key, "clk_", 4), 0);
@@ -916,9 +933,9 @@ static void test_cli_user_and_apikey(void **state)
 	id = str_at(r, "data.id");
 	api_resp_free(r);
 	{
-		const char *args[] = { "apikey", "revoke", id, NULL };
-		const char *again[] = { "apikey", "revoke", id, NULL };
-		const char *unknown[] = { "apikey", "revoke", "00000000-0000-4000-8000-000000000000", NULL };
+		const char *args[] = {"apikey", "revoke", id, NULL};
+		const char *again[] = {"apikey", "revoke", id, NULL};
+		const char *unknown[] = {"apikey", "revoke", "00000000-0000-4000-8000-000000000000", NULL};
 		assert_int_equal(api_cli(NULL, args), 0);
 		assert_int_equal(api_cli(NULL, again), 1);
 		assert_int_equal(api_cli(NULL, unknown), 1);
@@ -947,17 +964,17 @@ static void test_unauthenticated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_login_ok),
-		cmocka_unit_test(test_login_bad_credentials),
-		cmocka_unit_test(test_lockout_after_max_failures),
-		cmocka_unit_test(test_refresh_rotation_and_reuse),
-		cmocka_unit_test(test_logout_revokes),
-		cmocka_unit_test(test_forged_and_expired_tokens),
-		cmocka_unit_test(test_api_keys),
-		cmocka_unit_test(test_x_tenant_id),
-		cmocka_unit_test(test_users_crud),
-		cmocka_unit_test(test_cli_user_and_apikey),
-		cmocka_unit_test(test_unauthenticated),
+	    cmocka_unit_test(test_login_ok),
+	    cmocka_unit_test(test_login_bad_credentials),
+	    cmocka_unit_test(test_lockout_after_max_failures),
+	    cmocka_unit_test(test_refresh_rotation_and_reuse),
+	    cmocka_unit_test(test_logout_revokes),
+	    cmocka_unit_test(test_forged_and_expired_tokens),
+	    cmocka_unit_test(test_api_keys),
+	    cmocka_unit_test(test_x_tenant_id),
+	    cmocka_unit_test(test_users_crud),
+	    cmocka_unit_test(test_cli_user_and_apikey),
+	    cmocka_unit_test(test_unauthenticated),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -53,11 +53,11 @@ static void expect_invalid(const char *body, const char *field)
 	api_resp_free(after);
 }
 
-#define EMISOR_OK                                                                                         \
-	"{\"nit\":\"0614-050707-104-8\",\"nrc\":\"123456-7\",\"nombre\":\"Clinica Demo S.A. de C.V.\","  \
-	"\"nombreComercial\":\"Clinica Demo\",\"codActividad\":\"86100\",\"descActividad\":\"Servicios de " \
-	"hospital\",\"tipoEstablecimiento\":\"01\",\"codEstable\":\"M001\",\"codPuntoVenta\":\"P001\","     \
-	"\"direccion\":{\"departamento\":\"06\",\"municipio\":\"14\",\"complemento\":\"Colonia Escalon\"},"    \
+#define EMISOR_OK                                                                                                      \
+	"{\"nit\":\"0614-050707-104-8\",\"nrc\":\"123456-7\",\"nombre\":\"Clinica Demo S.A. de C.V.\","                \
+	"\"nombreComercial\":\"Clinica Demo\",\"codActividad\":\"86100\",\"descActividad\":\"Servicios de "            \
+	"hospital\",\"tipoEstablecimiento\":\"01\",\"codEstable\":\"M001\",\"codPuntoVenta\":\"P001\","                \
+	"\"direccion\":{\"departamento\":\"06\",\"municipio\":\"14\",\"complemento\":\"Colonia Escalon\"},"            \
 	"\"telefono\":\"22223333\",\"correo\":\"facturas@demo.test\"}"
 
 static void test_get_bootstrap_tenant(void **state)
@@ -137,8 +137,9 @@ static void test_update_fiscal_identity(void **state)
 	assert_string_equal(api_str(r, "data.country"), "DO");
 	assert_string_equal(api_str(r, "data.slug"), "demo");
 	api_resp_free(r);
-	r = put_tenant(api_admin_token(),
-		       "{\"kind\":\"clinic\",\"timeZone\":\"America/El_Salvador\",\"currency\":\"USD\",\"country\":\"SV\"}");
+	r = put_tenant(
+	    api_admin_token(),
+	    "{\"kind\":\"clinic\",\"timeZone\":\"America/El_Salvador\",\"currency\":\"USD\",\"country\":\"SV\"}");
 	assert_status(r, 200);
 	api_resp_free(r);
 
@@ -248,17 +249,19 @@ static void test_cli_tenant_add(void **state)
 
 	(void)state;
 	{
-		const char *args[] = { "tenant", "add", "--name", "Laboratorio Central", "--slug", "lab-central", "--kind",
-				       "lab", "--time-zone", "America/Santo_Domingo", "--currency", "DOP", "--country",
-				       "DO", NULL };
+		const char *args[] = {
+		    "tenant",	 "add", "--name",      "Laboratorio Central",	"--slug",     "lab-central",
+		    "--kind",	 "lab", "--time-zone", "America/Santo_Domingo", "--currency", "DOP",
+		    "--country", "DO",	NULL};
 		assert_int_equal(api_cli(&out, args), 0);
 		out[strcspn(out, "\r\n")] = '\0';
 		assert_int_equal(strlen(out), 36);
 	}
 	/* a user of the new tenant sees it */
 	{
-		const char *args[] = { "user", "add", "--tenant", "lab-central", "--email", "boss@lab-central.test", "--role",
-				       "admin", "--password", API_USER_PASSWORD, NULL };
+		const char *args[] = {
+		    "user",   "add",   "--tenant",   "lab-central",	"--email", "boss@lab-central.test",
+		    "--role", "admin", "--password", API_USER_PASSWORD, NULL};
 		assert_int_equal(api_cli(NULL, args), 0);
 	}
 	token = api_login("boss@lab-central.test", API_USER_PASSWORD);
@@ -284,20 +287,21 @@ static void test_cli_tenant_add(void **state)
 
 	/* defaults */
 	{
-		const char *args[] = { "tenant", "add", "--name", "Clinica Norte", "--slug", "norte", NULL };
+		const char *args[] = {"tenant", "add", "--name", "Clinica Norte", "--slug", "norte", NULL};
 		assert_int_equal(api_cli(&out, args), 0);
 		free(out);
 		out = NULL;
 	}
 	/* errors */
 	{
-		const char *dup[] = { "tenant", "add", "--name", "Again", "--slug", "norte", NULL };
-		const char *badslug[] = { "tenant", "add", "--name", "X", "--slug", "Bad Slug", NULL };
-		const char *badtz[] = { "tenant", "add", "--name", "X", "--slug", "x-tz", "--time-zone", "Nowhere/City", NULL };
-		const char *badcur[] = { "tenant", "add", "--name", "X", "--slug", "x-cur", "--currency", "ABC", NULL };
-		const char *badkind[] = { "tenant", "add", "--name", "X", "--slug", "x-kind", "--kind", "spa", NULL };
-		const char *missing[] = { "tenant", "add", "--name", "X", NULL };
-		const char *help[] = { "tenant", "add", "--help", NULL };
+		const char *dup[] = {"tenant", "add", "--name", "Again", "--slug", "norte", NULL};
+		const char *badslug[] = {"tenant", "add", "--name", "X", "--slug", "Bad Slug", NULL};
+		const char *badtz[] = {"tenant", "add",		"--name",	"X", "--slug",
+				       "x-tz",	 "--time-zone", "Nowhere/City", NULL};
+		const char *badcur[] = {"tenant", "add", "--name", "X", "--slug", "x-cur", "--currency", "ABC", NULL};
+		const char *badkind[] = {"tenant", "add", "--name", "X", "--slug", "x-kind", "--kind", "spa", NULL};
+		const char *missing[] = {"tenant", "add", "--name", "X", NULL};
+		const char *help[] = {"tenant", "add", "--help", NULL};
 		assert_int_equal(api_cli(NULL, dup), 1);
 		assert_int_equal(api_cli(NULL, badslug), 1);
 		assert_int_equal(api_cli(NULL, badtz), 1);
@@ -313,11 +317,9 @@ static void test_cli_tenant_add(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get_bootstrap_tenant),
-		cmocka_unit_test(test_update_fiscal_identity),
-		cmocka_unit_test(test_update_validation),
-		cmocka_unit_test(test_update_forbidden_and_isolated),
-		cmocka_unit_test(test_cli_tenant_add),
+	    cmocka_unit_test(test_get_bootstrap_tenant), cmocka_unit_test(test_update_fiscal_identity),
+	    cmocka_unit_test(test_update_validation),	 cmocka_unit_test(test_update_forbidden_and_isolated),
+	    cmocka_unit_test(test_cli_tenant_add),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -35,7 +35,7 @@ struct fx {
 	enum db_backend kind;
 	struct db *db;
 	char *url;
-	char dir[256];  /* SQLite: temp directory */
+	char dir[256];	/* SQLite: temp directory */
 	char *base_url; /* PostgreSQL: server the test database was created on */
 	char dbname[64];
 };
@@ -63,7 +63,7 @@ static void rm_tree(const char *dir)
 
 static int open_and_migrate(struct fx *f)
 {
-	struct db_options o = { .pool_size = 10, .acquire_timeout_ms = 30000 };
+	struct db_options o = {.pool_size = 10, .acquire_timeout_ms = 30000};
 	struct err e;
 
 	err_clear(&e);
@@ -90,7 +90,7 @@ static int setup_sqlite(void **state)
 /* One statement on a short-lived pool at url (CREATE/DROP DATABASE). */
 static int admin_exec(const char *url, const char *sql)
 {
-	struct db_options o = { .pool_size = 1 };
+	struct db_options o = {.pool_size = 1};
 	struct db *db = NULL;
 	struct db_conn *c = NULL;
 	struct err e;
@@ -119,8 +119,7 @@ static int setup_pg(void **state)
 	*state = f;
 	f->kind = DB_PGSQL;
 	f->base_url = xstrdup(getenv("CLINICLEDGER_TEST_PG"));
-	snprintf(f->dbname, sizeof(f->dbname), "cl_test_audit_%ld_%ld_%d", (long)getpid(), (long)time(NULL),
-		 ++counter);
+	snprintf(f->dbname, sizeof(f->dbname), "cl_test_audit_%ld_%ld_%d", (long)getpid(), (long)time(NULL), ++counter);
 	sql = xasprintf("CREATE DATABASE %s", f->dbname);
 	rc = admin_exec(f->base_url, sql);
 	free(sql);
@@ -169,7 +168,8 @@ static struct db_conn *acq(struct fx *f, enum db_mode mode)
 static void rec(struct fx *f, const char *tenant, const char *action, const char *entity_id, json_t *before,
 		json_t *after)
 {
-	struct actor who = { .tenant_id = tenant, .kind = "user", .id = "user-1", .ip = "127.0.0.1", .request_id = "req-1" };
+	struct actor who = {
+	    .tenant_id = tenant, .kind = "user", .id = "user-1", .ip = "127.0.0.1", .request_id = "req-1"};
 	struct db_conn *c = acq(f, DB_WRITE);
 	struct err e;
 	int rc;
@@ -275,7 +275,7 @@ static void t_record_and_verify(void **state)
 	struct audit_verify_result res;
 	struct db_conn *c;
 	struct db_rows *r = NULL;
-	struct db_param p1[] = { DBP_TEXT(T1) };
+	struct db_param p1[] = {DBP_TEXT(T1)};
 	struct err e;
 	size_t i;
 
@@ -312,11 +312,12 @@ static void t_record_and_verify(void **state)
 	assert_true(db_rows_isnull(r, 0, 3));
 	assert_string_equal(db_rows_text(r, 1, 3), "{\"age\":40,\"city\":\"San Salvador\",\"name\":\"Ana Pérez\"}");
 	{
-		struct db_param p[] = { DBP_TEXT(T1), DBP_TEXT(db_rows_text(r, 4, 2)) };
+		struct db_param p[] = {DBP_TEXT(T1), DBP_TEXT(db_rows_text(r, 4, 2))};
 		int64_t n = -1;
 
-		assert_int_equal(db_query_int(c, "SELECT COUNT(*) FROM audit_chain WHERE tenant_id = ? AND "
-						 "last_seq = 5 AND last_hash = ?",
+		assert_int_equal(db_query_int(c,
+					      "SELECT COUNT(*) FROM audit_chain WHERE tenant_id = ? AND "
+					      "last_seq = 5 AND last_hash = ?",
 					      p, 2, &n, &e),
 				 0);
 		assert_int_equal(n, 1);
@@ -327,8 +328,14 @@ static void t_record_and_verify(void **state)
 
 static void t_hash_is_canonical(void **state)
 {
-	struct audit_entry en = { .id = "x", .tenant_id = T1, .seq = 1, .at = "2025-01-01T00:00:00Z",
-				  .actor_type = "user", .action = "a", .entity = "b", .prev_hash = "" };
+	struct audit_entry en = {.id = "x",
+				 .tenant_id = T1,
+				 .seq = 1,
+				 .at = "2025-01-01T00:00:00Z",
+				 .actor_type = "user",
+				 .action = "a",
+				 .entity = "b",
+				 .prev_hash = ""};
 	char h1[65], h2[65];
 	struct err e;
 
@@ -376,14 +383,15 @@ static void t_edit_detected(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct seen s = { 0 };
-	struct db_param p[] = { DBP_TEXT(T1) };
+	struct seen s = {0};
+	struct db_param p[] = {DBP_TEXT(T1)};
 	struct err e;
 
 	seed(f);
 	drop_triggers(f);
-	assert_int_equal(exec_sql(f, "UPDATE audit_log SET after_json = '{\"alpha\":2,\"zeta\":\"z\"}' "
-				     "WHERE tenant_id = ? AND seq = 3",
+	assert_int_equal(exec_sql(f,
+				  "UPDATE audit_log SET after_json = '{\"alpha\":2,\"zeta\":\"z\"}' "
+				  "WHERE tenant_id = ? AND seq = 3",
 				  p, 1),
 			 0);
 	verify(f, NULL, &res);
@@ -407,13 +415,12 @@ static void t_actor_edit_detected(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct db_param p[] = { DBP_TEXT(T2) };
+	struct db_param p[] = {DBP_TEXT(T2)};
 
 	seed(f);
 	drop_triggers(f);
-	assert_int_equal(exec_sql(f, "UPDATE audit_log SET actor_id = 'someone-else' WHERE tenant_id = ? AND seq = 1",
-				  p, 1),
-			 0);
+	assert_int_equal(
+	    exec_sql(f, "UPDATE audit_log SET actor_id = 'someone-else' WHERE tenant_id = ? AND seq = 1", p, 1), 0);
 	verify(f, NULL, &res);
 	assert_int_equal(res.broken, 1);
 	assert_string_equal(res.first_bad_tenant, T2);
@@ -424,7 +431,7 @@ static void t_delete_last_detected(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct db_param p[] = { DBP_TEXT(T1) };
+	struct db_param p[] = {DBP_TEXT(T1)};
 
 	seed(f);
 	drop_triggers(f);
@@ -439,7 +446,7 @@ static void t_delete_middle_detected(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct db_param p[] = { DBP_TEXT(T1) };
+	struct db_param p[] = {DBP_TEXT(T1)};
 
 	seed(f);
 	drop_triggers(f);
@@ -455,7 +462,7 @@ static void t_insert_beyond_head_detected(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct db_param p[] = { DBP_TEXT(T2) };
+	struct db_param p[] = {DBP_TEXT(T2)};
 	struct db_conn *c;
 	struct err e;
 
@@ -465,19 +472,18 @@ static void t_insert_beyond_head_detected(void **state)
 	/* Record a 4th entry, then put the chain head back to 3. */
 	assert_int_equal(db_begin(c, &e), 0);
 	{
-		struct actor who = { .tenant_id = T2, .kind = "system", .id = "job", .ip = NULL, .request_id = NULL };
+		struct actor who = {.tenant_id = T2, .kind = "system", .id = "job", .ip = NULL, .request_id = NULL};
 		char h3[65];
 		struct db_rows *r = NULL;
 
-		assert_int_equal(db_query(c, "SELECT hash FROM audit_log WHERE tenant_id = ? AND seq = 3", p, 1, &r,
-					  &e),
-				 0);
+		assert_int_equal(
+		    db_query(c, "SELECT hash FROM audit_log WHERE tenant_id = ? AND seq = 3", p, 1, &r, &e), 0);
 		snprintf(h3, sizeof(h3), "%s", db_rows_text(r, 0, 0));
 		db_rows_free(r);
 		assert_int_equal(audit_record(c, &who, "x.y", "x", NULL, NULL, NULL, "forged", &e), 0);
-		struct db_param q[] = { DBP_TEXT(h3), DBP_TEXT(T2) };
-		assert_int_equal(db_exec(c, "UPDATE audit_chain SET last_seq = 3, last_hash = ? WHERE tenant_id = ?",
-					 q, 2, NULL, &e),
+		struct db_param q[] = {DBP_TEXT(h3), DBP_TEXT(T2)};
+		assert_int_equal(db_exec(c, "UPDATE audit_chain SET last_seq = 3, last_hash = ? WHERE tenant_id = ?", q,
+					 2, NULL, &e),
 				 0);
 	}
 	assert_int_equal(db_commit(c, &e), 0);
@@ -492,7 +498,7 @@ static void t_rollback_leaves_no_gap(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct actor who = { .tenant_id = T1, .kind = "api_key", .id = "key-1", .ip = NULL, .request_id = NULL };
+	struct actor who = {.tenant_id = T1, .kind = "api_key", .id = "key-1", .ip = NULL, .request_id = NULL};
 	struct db_conn *c;
 	struct err e;
 
@@ -515,7 +521,8 @@ static void t_invalid_utf8_cleaned(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct actor who = { .tenant_id = T1, .kind = "user", .id = "u", .ip = "10.0.0.1", .request_id = "bad\xff\xfeid" };
+	struct actor who = {
+	    .tenant_id = T1, .kind = "user", .id = "u", .ip = "10.0.0.1", .request_id = "bad\xff\xfeid"};
 	struct db_conn *c = acq(f, DB_WRITE);
 	struct err e;
 
@@ -533,7 +540,7 @@ static void t_invalid_utf8_cleaned(void **state)
 static void t_incomplete_refused(void **state)
 {
 	struct fx *f = *state;
-	struct actor who = { .tenant_id = NULL, .kind = "user", .id = "u", .ip = NULL, .request_id = NULL };
+	struct actor who = {.tenant_id = NULL, .kind = "user", .id = "u", .ip = NULL, .request_id = NULL};
 	struct db_conn *c = acq(f, DB_WRITE);
 	struct err e;
 
@@ -551,16 +558,17 @@ static void t_incomplete_refused(void **state)
 static void t_idempotency_committed(void **state)
 {
 	struct fx *f = *state;
-	struct actor who = { .tenant_id = T1, .kind = "user", .id = "u", .idempotency_key = "key-42" };
+	struct actor who = {.tenant_id = T1, .kind = "user", .id = "u", .idempotency_key = "key-42"};
 	struct db_conn *c;
 	struct err e;
 
-	assert_int_equal(exec_sql(f,
-				  "INSERT INTO idempotency_keys (tenant_id, idem_key, method, path, request_hash, state, "
-				  "created_at, updated_at) VALUES ('" T1 "', 'key-42', 'POST', '/api/patients', 'h', "
-				  "'processing', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z')",
-				  NULL, 0),
-			 0);
+	assert_int_equal(
+	    exec_sql(f,
+		     "INSERT INTO idempotency_keys (tenant_id, idem_key, method, path, request_hash, state, "
+		     "created_at, updated_at) VALUES ('" T1 "', 'key-42', 'POST', '/api/patients', 'h', "
+		     "'processing', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z')",
+		     NULL, 0),
+	    0);
 	c = acq(f, DB_WRITE);
 	err_clear(&e);
 	assert_int_equal(db_begin(c, &e), 0);
@@ -584,7 +592,7 @@ static void t_long_chain(void **state)
 {
 	struct fx *f = *state;
 	struct audit_verify_result res;
-	struct actor who = { .tenant_id = T1, .kind = "system", .id = "import", .ip = NULL, .request_id = NULL };
+	struct actor who = {.tenant_id = T1, .kind = "system", .id = "import", .ip = NULL, .request_id = NULL};
 	struct db_conn *c = acq(f, DB_WRITE);
 	struct err e;
 	json_t *after;
@@ -609,7 +617,7 @@ static void t_long_chain(void **state)
 	assert_int_equal(res.first_bad_seq, 1500);
 }
 
-#define THREADS 8
+#define THREADS	   8
 #define PER_THREAD 25
 
 struct worker {
@@ -621,7 +629,7 @@ struct worker {
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
-	struct actor who = { .tenant_id = T1, .kind = "user", .id = w->actor_id, .ip = "127.0.0.1", .request_id = NULL };
+	struct actor who = {.tenant_id = T1, .kind = "user", .id = w->actor_id, .ip = "127.0.0.1", .request_id = NULL};
 	struct db_conn *c;
 	struct err e;
 	json_t *after;
@@ -681,7 +689,7 @@ static void t_concurrent(void **state)
 	struct fx *f = *state;
 	struct audit_verify_result res;
 	struct worker w[THREADS];
-	struct checker k = { .f = f };
+	struct checker k = {.f = f};
 	pthread_t th[THREADS], kt;
 	int i;
 
@@ -712,22 +720,22 @@ static void t_concurrent(void **state)
 
 /* ---- runner ---- */
 
-#define CASES(setup)                                                                                    \
-	{                                                                                               \
-		cmocka_unit_test_setup_teardown(t_record_and_verify, setup, teardown),                  \
-		cmocka_unit_test(t_hash_is_canonical),                                                  \
-		cmocka_unit_test_setup_teardown(t_append_only, setup, teardown),                        \
-		cmocka_unit_test_setup_teardown(t_edit_detected, setup, teardown),                      \
-		cmocka_unit_test_setup_teardown(t_actor_edit_detected, setup, teardown),                \
-		cmocka_unit_test_setup_teardown(t_delete_last_detected, setup, teardown),               \
-		cmocka_unit_test_setup_teardown(t_delete_middle_detected, setup, teardown),             \
-		cmocka_unit_test_setup_teardown(t_insert_beyond_head_detected, setup, teardown),        \
-		cmocka_unit_test_setup_teardown(t_rollback_leaves_no_gap, setup, teardown),             \
-		cmocka_unit_test_setup_teardown(t_invalid_utf8_cleaned, setup, teardown),               \
-		cmocka_unit_test_setup_teardown(t_incomplete_refused, setup, teardown),                 \
-		cmocka_unit_test_setup_teardown(t_idempotency_committed, setup, teardown),              \
-		cmocka_unit_test_setup_teardown(t_long_chain, setup, teardown),                         \
-		cmocka_unit_test_setup_teardown(t_concurrent, setup, teardown),                         \
+#define CASES(setup)                                                                                                   \
+	{                                                                                                              \
+		cmocka_unit_test_setup_teardown(t_record_and_verify, setup, teardown),                                 \
+		    cmocka_unit_test(t_hash_is_canonical),                                                             \
+		    cmocka_unit_test_setup_teardown(t_append_only, setup, teardown),                                   \
+		    cmocka_unit_test_setup_teardown(t_edit_detected, setup, teardown),                                 \
+		    cmocka_unit_test_setup_teardown(t_actor_edit_detected, setup, teardown),                           \
+		    cmocka_unit_test_setup_teardown(t_delete_last_detected, setup, teardown),                          \
+		    cmocka_unit_test_setup_teardown(t_delete_middle_detected, setup, teardown),                        \
+		    cmocka_unit_test_setup_teardown(t_insert_beyond_head_detected, setup, teardown),                   \
+		    cmocka_unit_test_setup_teardown(t_rollback_leaves_no_gap, setup, teardown),                        \
+		    cmocka_unit_test_setup_teardown(t_invalid_utf8_cleaned, setup, teardown),                          \
+		    cmocka_unit_test_setup_teardown(t_incomplete_refused, setup, teardown),                            \
+		    cmocka_unit_test_setup_teardown(t_idempotency_committed, setup, teardown),                         \
+		    cmocka_unit_test_setup_teardown(t_long_chain, setup, teardown),                                    \
+		    cmocka_unit_test_setup_teardown(t_concurrent, setup, teardown),                                    \
 	}
 
 int main(void)

@@ -20,9 +20,9 @@
 #include "core/err.h"
 #include "mod/auth/perm.h"
 
-#define B(p) PERM_BIT(PERM_##p)
-#define BILLING_ALL (B(BILLING_CREATE) | B(BILLING_READ) | B(BILLING_UPDATE) | B(BILLING_DELETE))
-#define CLAIMS_ALL (B(CLAIMS_CREATE) | B(CLAIMS_READ) | B(CLAIMS_SUBMIT) | B(CLAIMS_PROCESS) | B(CLAIMS_APPEAL))
+#define B(p)	       PERM_BIT(PERM_##p)
+#define BILLING_ALL    (B(BILLING_CREATE) | B(BILLING_READ) | B(BILLING_UPDATE) | B(BILLING_DELETE))
+#define CLAIMS_ALL     (B(CLAIMS_CREATE) | B(CLAIMS_READ) | B(CLAIMS_SUBMIT) | B(CLAIMS_PROCESS) | B(CLAIMS_APPEAL))
 #define BILLING_CLAIMS (BILLING_ALL | CLAIMS_ALL)
 
 static perm_set role(const char *name)
@@ -41,12 +41,12 @@ static void test_billing_claims_defaults_match_spec(void **state)
 		const char *role;
 		perm_set billing_claims;
 	} spec[] = {
-		{ "admin", BILLING_CLAIMS },
-		{ "medical_director", BILLING_CLAIMS },
-		{ "billing_staff", BILLING_CLAIMS },
-		{ "accountant", B(BILLING_READ) | B(CLAIMS_READ) },
-		{ "doctor", B(BILLING_READ) | B(CLAIMS_READ) },
-		{ "receptionist", B(BILLING_CREATE) | B(BILLING_READ) },
+	    {"admin", BILLING_CLAIMS},
+	    {"medical_director", BILLING_CLAIMS},
+	    {"billing_staff", BILLING_CLAIMS},
+	    {"accountant", B(BILLING_READ) | B(CLAIMS_READ)},
+	    {"doctor", B(BILLING_READ) | B(CLAIMS_READ)},
+	    {"receptionist", B(BILLING_CREATE) | B(BILLING_READ)},
 	};
 
 	(void)state;
@@ -69,7 +69,7 @@ static void test_admin_and_director_have_everything(void **state)
 
 static void test_other_roles_are_not_admins(void **state)
 {
-	static const char *const roles[] = { "billing_staff", "accountant", "doctor", "receptionist", "pharmacist" };
+	static const char *const roles[] = {"billing_staff", "accountant", "doctor", "receptionist", "pharmacist"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
@@ -145,8 +145,8 @@ static void test_perm_parse_patterns(void **state)
 
 static void test_perm_parse_refusals(void **state)
 {
-	static const char *const bad[] = { "", "billing", "billing:", "billing:write", "BILLING:READ", ":*",
-					   "nothing:*", " billing:read", "billing:read ", "billing:**" };
+	static const char *const bad[] = {"",	"billing",   "billing:",      "billing:write", "BILLING:READ",
+					  ":*", "nothing:*", " billing:read", "billing:read ", "billing:**"};
 	perm_set s = 0;
 
 	(void)state;
@@ -160,13 +160,13 @@ static void test_perm_parse_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_billing_claims_defaults_match_spec),
-		cmocka_unit_test(test_admin_and_director_have_everything),
-		cmocka_unit_test(test_other_roles_are_not_admins),
-		cmocka_unit_test(test_role_names_table),
-		cmocka_unit_test(test_perm_names_round_trip),
-		cmocka_unit_test(test_perm_parse_patterns),
-		cmocka_unit_test(test_perm_parse_refusals),
+	    cmocka_unit_test(test_billing_claims_defaults_match_spec),
+	    cmocka_unit_test(test_admin_and_director_have_everything),
+	    cmocka_unit_test(test_other_roles_are_not_admins),
+	    cmocka_unit_test(test_role_names_table),
+	    cmocka_unit_test(test_perm_names_round_trip),
+	    cmocka_unit_test(test_perm_parse_patterns),
+	    cmocka_unit_test(test_perm_parse_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

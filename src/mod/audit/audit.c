@@ -52,8 +52,7 @@ static size_t utf8_seq_len(const unsigned char *p)
 			return 0; /* also stops at the terminating NUL */
 		cp = (cp << 6) | (p[i] & 0x3F);
 	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
 		return 0;
 	return n;
 }
@@ -153,7 +152,7 @@ int audit_record(struct db_conn *c, const struct actor *who, const char *action,
 	char id[UUID_LEN + 1], at[TIME_ISO_LEN + 1];
 	char prev[AUDIT_HASH_LEN + 1], hash[AUDIT_HASH_LEN + 1];
 	char *before_s = NULL, *after_s = NULL;
-	char *cp[7] = { NULL };
+	char *cp[7] = {NULL};
 	struct audit_entry en;
 	size_t i;
 	int rc;
@@ -217,8 +216,7 @@ out:
 /* ---- verification ---- */
 
 /* Walk one tenant's chain inside the open read transaction on c. */
-static int verify_tenant(struct db_conn *c, const char *tenant_id, struct audit_verify_tenant *t,
-			 struct err *e)
+static int verify_tenant(struct db_conn *c, const char *tenant_id, struct audit_verify_tenant *t, struct err *e)
 {
 	char head_hash[AUDIT_HASH_LEN + 1], prev[AUDIT_HASH_LEN + 1], calc[AUDIT_HASH_LEN + 1];
 	struct db_rows *r = NULL;
@@ -237,8 +235,7 @@ static int verify_tenant(struct db_conn *c, const char *tenant_id, struct audit_
 	if (rc)
 		return rc;
 	for (;;) {
-		rc = audit_repo_page_by_seq(c, tenant_id, expect - 1, found ? head_seq : INT64_MAX, VERIFY_PAGE,
-					    &r, e);
+		rc = audit_repo_page_by_seq(c, tenant_id, expect - 1, found ? head_seq : INT64_MAX, VERIFY_PAGE, &r, e);
 		if (rc)
 			return rc;
 		n = db_rows_count(r);

@@ -20,14 +20,14 @@
 #include "http/handlers.h"
 #include "mod/audit/audit_repo.h"
 
-#define AUDIT_DEFAULT_LIMIT 50
-#define AUDIT_MAX_LIMIT 500
-#define AUDIT_CSV_MAX_ROWS 100000
-#define AUDIT_CSV_MAX_BYTES ((size_t)64 << 20)
-#define AUDIT_CSV_PAGE 1000
+#define AUDIT_DEFAULT_LIMIT  50
+#define AUDIT_MAX_LIMIT	     500
+#define AUDIT_CSV_MAX_ROWS   100000
+#define AUDIT_CSV_MAX_BYTES  ((size_t)64 << 20)
+#define AUDIT_CSV_PAGE	     1000
 #define AUDIT_FILTER_MAX_LEN 200
 
-static const char *const actor_types[] = { "user", "api_key", "system", NULL };
+static const char *const actor_types[] = {"user", "api_key", "system", NULL};
 
 /* ---- filters ---- */
 
@@ -40,8 +40,7 @@ static int filter_text(const struct http_req *r, const char *name, const char **
 	if (!v || !*v)
 		return 0;
 	if (strlen(v) > AUDIT_FILTER_MAX_LEN)
-		return err_set(e, ERR_INVALID, name, "%s must be at most %d characters", name,
-			       AUDIT_FILTER_MAX_LEN);
+		return err_set(e, ERR_INVALID, name, "%s must be at most %d characters", name, AUDIT_FILTER_MAX_LEN);
 	*out = v;
 	return 0;
 }
@@ -49,8 +48,8 @@ static int filter_text(const struct http_req *r, const char *name, const char **
 /* from/to: a date "YYYY-MM-DD" (the whole day) or an ISO date-time, into a
  * stored-form timestamp in the arena. A date as `to` becomes the next
  * midnight, exclusive. */
-static int filter_time(const struct http_req *r, const char *name, bool is_to, const char **out,
-		       bool *exclusive, struct err *e)
+static int filter_time(const struct http_req *r, const char *name, bool is_to, const char **out, bool *exclusive,
+		       struct err *e)
 {
 	const char *v = http_query(r, name);
 	char day[DATE_LEN + 1], iso[TIME_ISO_LEN + 1];
@@ -73,8 +72,7 @@ static int filter_time(const struct http_req *r, const char *name, bool is_to, c
 	}
 	err_clear(&perr);
 	if (strlen(v) > 40 || time_parse_iso(v, &epoch, name, &perr) != 0)
-		return err_set(e, ERR_INVALID, name, "%s must be an ISO-8601 date (YYYY-MM-DD) or date-time",
-			       name);
+		return err_set(e, ERR_INVALID, name, "%s must be an ISO-8601 date (YYYY-MM-DD) or date-time", name);
 	time_iso(epoch, iso);
 	*out = arena_strdup(r->arena, iso);
 	return 0;
@@ -90,12 +88,9 @@ static int parse_filter(struct req_ctx *ctx, struct audit_filter *f, struct err 
 	f->tenant_id = ctx->who.tenant_id;
 	if ((rc = filter_time(r, "from", false, &f->at_from, &from_excl, e)) ||
 	    (rc = filter_time(r, "to", true, &f->at_to, &f->at_to_exclusive, e)) ||
-	    (rc = filter_text(r, "userId", &f->actor_id, e)) ||
-	    (rc = filter_text(r, "actorType", &f->actor_type, e)) ||
-	    (rc = filter_text(r, "entity", &f->entity, e)) ||
-	    (rc = filter_text(r, "entityId", &f->entity_id, e)) ||
-	    (rc = filter_text(r, "action", &f->action, e)) ||
-	    (rc = filter_text(r, "requestId", &f->request_id, e)))
+	    (rc = filter_text(r, "userId", &f->actor_id, e)) || (rc = filter_text(r, "actorType", &f->actor_type, e)) ||
+	    (rc = filter_text(r, "entity", &f->entity, e)) || (rc = filter_text(r, "entityId", &f->entity_id, e)) ||
+	    (rc = filter_text(r, "action", &f->action, e)) || (rc = filter_text(r, "requestId", &f->request_id, e)))
 		return rc;
 	if (f->actor_type) {
 		for (ok = 0, i = 0; actor_types[i]; i++)
@@ -154,8 +149,7 @@ static json_t *entry_json(const struct audit_entry *en)
 	return o;
 }
 
-static int list_json(struct req_ctx *ctx, struct http_resp *resp, const struct audit_filter *f,
-		     struct err *e)
+static int list_json(struct req_ctx *ctx, struct http_resp *resp, const struct audit_filter *f, struct err *e)
 {
 	struct db_conn *c = NULL;
 	struct db_rows *rows = NULL;
@@ -256,12 +250,11 @@ static void csv_entry(struct csv_buf *b, const struct audit_entry *en)
 }
 
 static const char csv_header[] =
-	"id,seq,at,actorType,actorId,ip,action,entity,entityId,before,after,reason,requestId,prevHash,hash\r\n";
+    "id,seq,at,actorType,actorId,ip,action,entity,entityId,before,after,reason,requestId,prevHash,hash\r\n";
 
-static int list_csv(struct req_ctx *ctx, struct http_resp *resp, const struct audit_filter *f,
-		    struct err *e)
+static int list_csv(struct req_ctx *ctx, struct http_resp *resp, const struct audit_filter *f, struct err *e)
 {
-	struct csv_buf b = { 0 };
+	struct csv_buf b = {0};
 	struct db_conn *c = NULL;
 	struct db_rows *rows = NULL;
 	struct audit_entry en;
@@ -306,8 +299,8 @@ static int list_csv(struct req_ctx *ctx, struct http_resp *resp, const struct au
 	}
 	time_now_iso(now);
 	/* "2025-10-14T10:00:00Z" -> audit-logs-20251014T100000Z.csv */
-	snprintf(disp, sizeof(disp), "attachment; filename=\"audit-logs-%.4s%.2s%.2sT%.2s%.2s%.2sZ.csv\"", now,
-		 now + 5, now + 8, now + 11, now + 14, now + 17);
+	snprintf(disp, sizeof(disp), "attachment; filename=\"audit-logs-%.4s%.2s%.2sT%.2s%.2s%.2sZ.csv\"", now, now + 5,
+		 now + 8, now + 11, now + 14, now + 17);
 	http_resp_raw(ctx, resp, 200, "text/csv; charset=utf-8", b.p, b.len);
 	http_resp_header(ctx, resp, "Content-Disposition", disp);
 out:

@@ -14,25 +14,27 @@
 #include "mod/audit/audit_repo.h"
 
 /* Column order shared by every query that audit_repo_row reads. */
-#define AUDIT_COLS                                                                                  \
-	"id, tenant_id, seq, at, actor_type, actor_id, ip, action, entity, entity_id, before_json, " \
+#define AUDIT_COLS                                                                                                     \
+	"id, tenant_id, seq, at, actor_type, actor_id, ip, action, entity, entity_id, before_json, "                   \
 	"after_json, reason, request_id, prev_hash, hash"
 
-int audit_repo_chain_advance(struct db_conn *c, const char *tenant_id, int64_t *seq,
-			     char prev_hash[AUDIT_HASH_LEN + 1], struct err *e)
+int audit_repo_chain_advance(struct db_conn *c, const char *tenant_id, int64_t *seq, char prev_hash[AUDIT_HASH_LEN + 1],
+			     struct err *e)
 {
 	struct db_rows *r = NULL;
-	struct db_param p[] = { DBP_TEXT(tenant_id) };
+	struct db_param p[] = {DBP_TEXT(tenant_id)};
 	const char *h;
 	int rc;
 
-	rc = db_exec(c, "INSERT INTO audit_chain (tenant_id, last_seq, last_hash) VALUES (?, 0, '') "
-			"ON CONFLICT DO NOTHING",
+	rc = db_exec(c,
+		     "INSERT INTO audit_chain (tenant_id, last_seq, last_hash) VALUES (?, 0, '') "
+		     "ON CONFLICT DO NOTHING",
 		     p, DB_NPARAMS(p), NULL, e);
 	if (rc)
 		return rc;
-	rc = db_query(c, "UPDATE audit_chain SET last_seq = last_seq + 1 WHERE tenant_id = ? "
-			 "RETURNING last_seq, last_hash",
+	rc = db_query(c,
+		      "UPDATE audit_chain SET last_seq = last_seq + 1 WHERE tenant_id = ? "
+		      "RETURNING last_seq, last_hash",
 		      p, DB_NPARAMS(p), &r, e);
 	if (rc)
 		return rc;
@@ -56,25 +58,23 @@ out:
 
 int audit_repo_chain_set_hash(struct db_conn *c, const char *tenant_id, const char *hash, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(hash), DBP_TEXT(tenant_id) };
+	struct db_param p[] = {DBP_TEXT(hash), DBP_TEXT(tenant_id)};
 
-	return db_exec(c, "UPDATE audit_chain SET last_hash = ? WHERE tenant_id = ?", p, DB_NPARAMS(p), NULL,
-		       e);
+	return db_exec(c, "UPDATE audit_chain SET last_hash = ? WHERE tenant_id = ?", p, DB_NPARAMS(p), NULL, e);
 }
 
 int audit_repo_chain_get(struct db_conn *c, const char *tenant_id, bool *found, int64_t *last_seq,
 			 char last_hash[AUDIT_HASH_LEN + 1], struct err *e)
 {
 	struct db_rows *r = NULL;
-	struct db_param p[] = { DBP_TEXT(tenant_id) };
+	struct db_param p[] = {DBP_TEXT(tenant_id)};
 	const char *h;
 	int rc;
 
 	*found = false;
 	*last_seq = 0;
 	last_hash[0] = '\0';
-	rc = db_query(c, "SELECT last_seq, last_hash FROM audit_chain WHERE tenant_id = ?", p, DB_NPARAMS(p),
-		      &r, e);
+	rc = db_query(c, "SELECT last_seq, last_hash FROM audit_chain WHERE tenant_id = ?", p, DB_NPARAMS(p), &r, e);
 	if (rc)
 		return rc;
 	if (db_rows_count(r) == 1) {
@@ -91,52 +91,54 @@ int audit_repo_chain_get(struct db_conn *c, const char *tenant_id, bool *found, 
 int audit_repo_idem_commit(struct db_conn *c, const char *tenant_id, const char *key, const char *entity,
 			   const char *entity_id, const char *now, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(entity), DBP_TEXT(entity_id), DBP_TEXT(now), DBP_TEXT(tenant_id),
-				DBP_TEXT(key) };
+	struct db_param p[] = {DBP_TEXT(entity), DBP_TEXT(entity_id), DBP_TEXT(now), DBP_TEXT(tenant_id),
+			       DBP_TEXT(key)};
 
-	return db_exec(c, "UPDATE idempotency_keys SET state = 'committed', entity = ?, entity_id = ?, updated_at = ? "
-			  "WHERE tenant_id = ? AND idem_key = ? AND state = 'processing'",
+	return db_exec(c,
+		       "UPDATE idempotency_keys SET state = 'committed', entity = ?, entity_id = ?, updated_at = ? "
+		       "WHERE tenant_id = ? AND idem_key = ? AND state = 'processing'",
 		       p, DB_NPARAMS(p), NULL, e);
 }
 
 int audit_repo_insert(struct db_conn *c, const struct audit_entry *en, struct err *e)
 {
 	struct db_param p[] = {
-		DBP_TEXT(en->id),	  DBP_TEXT(en->tenant_id),  DBP_INT(en->seq),	   DBP_TEXT(en->at),
-		DBP_TEXT(en->actor_type), DBP_TEXT(en->actor_id),   DBP_TEXT(en->ip),	   DBP_TEXT(en->action),
-		DBP_TEXT(en->entity),	  DBP_TEXT(en->entity_id),  DBP_TEXT(en->before_json),
-		DBP_TEXT(en->after_json), DBP_TEXT(en->reason),	    DBP_TEXT(en->request_id),
-		DBP_TEXT(en->prev_hash),  DBP_TEXT(en->hash),
+	    DBP_TEXT(en->id),	      DBP_TEXT(en->tenant_id),	DBP_INT(en->seq),	   DBP_TEXT(en->at),
+	    DBP_TEXT(en->actor_type), DBP_TEXT(en->actor_id),	DBP_TEXT(en->ip),	   DBP_TEXT(en->action),
+	    DBP_TEXT(en->entity),     DBP_TEXT(en->entity_id),	DBP_TEXT(en->before_json), DBP_TEXT(en->after_json),
+	    DBP_TEXT(en->reason),     DBP_TEXT(en->request_id), DBP_TEXT(en->prev_hash),   DBP_TEXT(en->hash),
 	};
 
-	return db_exec(c, "INSERT INTO audit_log (" AUDIT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	return db_exec(c,
+		       "INSERT INTO audit_log (" AUDIT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		       p, DB_NPARAMS(p), NULL, e);
 }
 
 int audit_repo_tenants(struct db_conn *c, struct db_rows **out, struct err *e)
 {
-	return db_query(c, "SELECT tenant_id FROM audit_chain UNION SELECT DISTINCT tenant_id FROM audit_log "
-			   "ORDER BY 1",
+	return db_query(c,
+			"SELECT tenant_id FROM audit_chain UNION SELECT DISTINCT tenant_id FROM audit_log "
+			"ORDER BY 1",
 			NULL, 0, out, e);
 }
 
-int audit_repo_page_by_seq(struct db_conn *c, const char *tenant_id, int64_t after_seq, int64_t max_seq,
-			   int limit, struct db_rows **out, struct err *e)
+int audit_repo_page_by_seq(struct db_conn *c, const char *tenant_id, int64_t after_seq, int64_t max_seq, int limit,
+			   struct db_rows **out, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(tenant_id), DBP_INT(after_seq), DBP_INT(max_seq), DBP_INT(limit) };
+	struct db_param p[] = {DBP_TEXT(tenant_id), DBP_INT(after_seq), DBP_INT(max_seq), DBP_INT(limit)};
 
-	return db_query(c, "SELECT " AUDIT_COLS " FROM audit_log WHERE tenant_id = ? AND seq > ? AND seq <= ? "
-			   "ORDER BY seq LIMIT ?",
+	return db_query(c,
+			"SELECT " AUDIT_COLS " FROM audit_log WHERE tenant_id = ? AND seq > ? AND seq <= ? "
+			"ORDER BY seq LIMIT ?",
 			p, DB_NPARAMS(p), out, e);
 }
 
-int audit_repo_count_after(struct db_conn *c, const char *tenant_id, int64_t after_seq, int64_t *n,
-			   struct err *e)
+int audit_repo_count_after(struct db_conn *c, const char *tenant_id, int64_t after_seq, int64_t *n, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(tenant_id), DBP_INT(after_seq) };
+	struct db_param p[] = {DBP_TEXT(tenant_id), DBP_INT(after_seq)};
 
-	return db_query_int(c, "SELECT COUNT(*) FROM audit_log WHERE tenant_id = ? AND seq > ?", p,
-			    DB_NPARAMS(p), n, e);
+	return db_query_int(c, "SELECT COUNT(*) FROM audit_log WHERE tenant_id = ? AND seq > ?", p, DB_NPARAMS(p), n,
+			    e);
 }
 
 void audit_repo_row(const struct db_rows *r, size_t i, struct audit_entry *en)
@@ -164,8 +166,7 @@ void audit_repo_row(const struct db_rows *r, size_t i, struct audit_entry *en)
 #define FILTER_MAX_PARAMS 16
 
 /* Append " AND <cond>" with one text parameter when value is set. */
-static void filter_add(char *sql, size_t sqlcap, struct db_param *p, size_t *np, const char *cond,
-		       const char *value)
+static void filter_add(char *sql, size_t sqlcap, struct db_param *p, size_t *np, const char *cond, const char *value)
 {
 	size_t len;
 
@@ -203,8 +204,8 @@ int audit_repo_count(struct db_conn *c, const struct audit_filter *f, int64_t *t
 	return db_query_int(c, sql, p, np, total, e);
 }
 
-int audit_repo_list(struct db_conn *c, const struct audit_filter *f, int64_t before_seq, int64_t offset,
-		    int limit, struct db_rows **out, struct err *e)
+int audit_repo_list(struct db_conn *c, const struct audit_filter *f, int64_t before_seq, int64_t offset, int limit,
+		    struct db_rows **out, struct err *e)
 {
 	char where[512], sql[1024];
 	struct db_param p[FILTER_MAX_PARAMS];
@@ -218,8 +219,7 @@ int audit_repo_list(struct db_conn *c, const struct audit_filter *f, int64_t bef
 	}
 	p[np++] = DBP_INT(limit);
 	p[np++] = DBP_INT(offset);
-	snprintf(sql, sizeof(sql), "SELECT " AUDIT_COLS " FROM audit_log%s ORDER BY seq DESC LIMIT ? OFFSET ?",
-		 where);
+	snprintf(sql, sizeof(sql), "SELECT " AUDIT_COLS " FROM audit_log%s ORDER BY seq DESC LIMIT ? OFFSET ?", where);
 	return db_query(c, sql, p, np, out, e);
 }
 
@@ -228,7 +228,7 @@ int audit_repo_list(struct db_conn *c, const struct audit_filter *f, int64_t bef
 int audit_repo_tenant_by_slug(struct db_conn *c, const char *slug, char out[40], struct err *e)
 {
 	struct db_rows *r = NULL;
-	struct db_param p[] = { DBP_TEXT(slug) };
+	struct db_param p[] = {DBP_TEXT(slug)};
 	const char *id;
 	int rc;
 
@@ -247,7 +247,7 @@ int audit_repo_tenant_by_slug(struct db_conn *c, const char *slug, char out[40],
 int audit_repo_tenant_slug(struct db_conn *c, const char *tenant_id, char *out, size_t outlen, struct err *e)
 {
 	struct db_rows *r = NULL;
-	struct db_param p[] = { DBP_TEXT(tenant_id) };
+	struct db_param p[] = {DBP_TEXT(tenant_id)};
 	const char *slug;
 	int rc;
 

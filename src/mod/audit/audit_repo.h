@@ -23,16 +23,16 @@ struct audit_entry {
 	int64_t seq;
 	const char *at;
 	const char *actor_type;
-	const char *actor_id;    /* may be NULL */
-	const char *ip;          /* may be NULL */
+	const char *actor_id; /* may be NULL */
+	const char *ip;	      /* may be NULL */
 	const char *action;
 	const char *entity;
-	const char *entity_id;   /* may be NULL */
+	const char *entity_id;	 /* may be NULL */
 	const char *before_json; /* canonical JSON text or NULL */
-	const char *after_json;  /* canonical JSON text or NULL */
-	const char *reason;      /* may be NULL */
-	const char *request_id;  /* may be NULL */
-	const char *prev_hash;   /* "" for seq 1 */
+	const char *after_json;	 /* canonical JSON text or NULL */
+	const char *reason;	 /* may be NULL */
+	const char *request_id;	 /* may be NULL */
+	const char *prev_hash;	 /* "" for seq 1 */
 	const char *hash;
 };
 
@@ -50,11 +50,10 @@ int audit_entry_hash(const struct audit_entry *en, char out[AUDIT_HASH_LEN + 1],
 /* Inside an open write transaction: create the tenant's chain row if
  * missing, advance it by one (locking it in PostgreSQL) and return the new
  * seq and the previous hash ("" for the first entry). */
-int audit_repo_chain_advance(struct db_conn *c, const char *tenant_id, int64_t *seq,
-			     char prev_hash[AUDIT_HASH_LEN + 1], struct err *e);
+int audit_repo_chain_advance(struct db_conn *c, const char *tenant_id, int64_t *seq, char prev_hash[AUDIT_HASH_LEN + 1],
+			     struct err *e);
 /* Store the hash of the entry just appended as the chain's last hash. */
-int audit_repo_chain_set_hash(struct db_conn *c, const char *tenant_id, const char *hash,
-			      struct err *e);
+int audit_repo_chain_set_hash(struct db_conn *c, const char *tenant_id, const char *hash, struct err *e);
 /* Read a tenant's head; *found false (and 0, "") when it has no row. */
 int audit_repo_chain_get(struct db_conn *c, const char *tenant_id, bool *found, int64_t *last_seq,
 			 char last_hash[AUDIT_HASH_LEN + 1], struct err *e);
@@ -75,11 +74,10 @@ int audit_repo_tenants(struct db_conn *c, struct db_rows **out, struct err *e);
 
 /* Entries of a tenant with after_seq < seq <= max_seq in seq order, at most
  * limit rows. *out owned; read rows with audit_repo_row. */
-int audit_repo_page_by_seq(struct db_conn *c, const char *tenant_id, int64_t after_seq, int64_t max_seq,
-			   int limit, struct db_rows **out, struct err *e);
+int audit_repo_page_by_seq(struct db_conn *c, const char *tenant_id, int64_t after_seq, int64_t max_seq, int limit,
+			   struct db_rows **out, struct err *e);
 /* Number of a tenant's entries with seq > after_seq. */
-int audit_repo_count_after(struct db_conn *c, const char *tenant_id, int64_t after_seq, int64_t *n,
-			   struct err *e);
+int audit_repo_count_after(struct db_conn *c, const char *tenant_id, int64_t after_seq, int64_t *n, struct err *e);
 
 /* Fill en from row i of rows returned by the audit_repo_page_* / list
  * functions. Strings borrowed from r. */
@@ -106,15 +104,14 @@ struct audit_filter {
 int audit_repo_count(struct db_conn *c, const struct audit_filter *f, int64_t *total, struct err *e);
 /* Matching entries newest first (seq descending). before_seq > 0 limits to
  * seq < before_seq (keyset paging for exports); offset skips rows. */
-int audit_repo_list(struct db_conn *c, const struct audit_filter *f, int64_t before_seq, int64_t offset,
-		    int limit, struct db_rows **out, struct err *e);
+int audit_repo_list(struct db_conn *c, const struct audit_filter *f, int64_t before_seq, int64_t offset, int limit,
+		    struct db_rows **out, struct err *e);
 
 /* ---- tenants (table of migration 0001) ---- */
 
 /* Tenant id of a slug into out; ERR_NOT_FOUND when there is none. */
 int audit_repo_tenant_by_slug(struct db_conn *c, const char *slug, char out[40], struct err *e);
 /* Slug of a tenant id into out, or "" when the tenant row is gone. */
-int audit_repo_tenant_slug(struct db_conn *c, const char *tenant_id, char *out, size_t outlen,
-			   struct err *e);
+int audit_repo_tenant_slug(struct db_conn *c, const char *tenant_id, char *out, size_t outlen, struct err *e);
 
 #endif

@@ -32,8 +32,8 @@
 #include "mod/audit/audit.h"
 #include "mod/auth/perm.h"
 
-#define EMAIL_MAX 254
-#define APIKEY_PREFIX_LEN 12
+#define EMAIL_MAX		 254
+#define APIKEY_PREFIX_LEN	 12
 #define APIKEY_MAX_EXTRA_TENANTS 32
 
 /* ---- permissions as text ---- */
@@ -56,7 +56,7 @@ struct user {
 	char role[32];
 	int active;
 	char last_login_at[21]; /* "" when never */
-	char locked_until[21];  /* "" when not locked */
+	char locked_until[21];	/* "" when not locked */
 	char created_at[21];
 	char updated_at[21];
 };
@@ -79,8 +79,8 @@ int users_email_normalize(const char *in, char *out, size_t outlen, const char *
  * full_name, role (known, and its permissions within granter_perms).
  * Email taken (any tenant) -> ERR_CONFLICT "email". c: open write tx.
  * Audits "user.create". *out (may be NULL) gets the user. */
-int users_create(struct db_conn *c, const struct actor *actor, perm_set granter_perms,
-		 const struct user_input *in, struct user *out, struct err *e);
+int users_create(struct db_conn *c, const struct actor *actor, perm_set granter_perms, const struct user_input *in,
+		 struct user *out, struct err *e);
 
 /* Partial update of user id in actor->tenant_id (another tenant's ->
  * ERR_NOT_FOUND). Deactivating yourself (self_id) -> ERR_INVALID "active".
@@ -166,21 +166,20 @@ struct apikey_input {
 /* Create a key in actor->tenant_id. perms must be non-empty and within
  * granter_perms (-> ERR_FORBIDDEN "permissions"). *key_out (owned) is the
  * secret, shown once. Audits "apikey.create". c: open write tx. */
-int apikeys_create(struct db_conn *c, const struct actor *actor, perm_set granter_perms,
-		   const struct apikey_input *in, struct apikey *out, char **key_out, struct err *e);
+int apikeys_create(struct db_conn *c, const struct actor *actor, perm_set granter_perms, const struct apikey_input *in,
+		   struct apikey *out, char **key_out, struct err *e);
 
 /* A page of tenant_id's keys (revoked ones included), newest first.
  * *items owned (free()). */
-int apikeys_list(struct db_conn *c, const char *tenant_id, int page, int limit, struct apikey **items,
-		 size_t *n, int64_t *total, struct err *e);
+int apikeys_list(struct db_conn *c, const char *tenant_id, int page, int limit, struct apikey **items, size_t *n,
+		 int64_t *total, struct err *e);
 
 /* Load key id; tenant_id NULL = any tenant (CLI). Absent -> ERR_NOT_FOUND. */
 int apikeys_get(struct db_conn *c, const char *tenant_id, const char *id, struct apikey *out, struct err *e);
 
 /* Revoke key id of actor->tenant_id (already revoked -> ERR_CONFLICT).
  * Audits "apikey.revoke". c: open write tx. */
-int apikeys_revoke(struct db_conn *c, const struct actor *actor, const char *id, struct apikey *out,
-		   struct err *e);
+int apikeys_revoke(struct db_conn *c, const struct actor *actor, const char *id, struct apikey *out, struct err *e);
 
 /* {id, name, prefix, permissions, tenantId, tenants, createdBy, createdAt,
  * lastUsedAt, revokedAt, active}. Never the key. Owned. */

@@ -26,7 +26,7 @@
 #include "mod/auth/accounts.h"
 #include "mod/auth/auth_repo.h"
 
-#define CREDENTIAL_MAX 4096
+#define CREDENTIAL_MAX	     4096
 #define KEY_TOUCH_INTERVAL_S 60
 
 static int unauthorized(struct err *e, const char *detail)
@@ -35,8 +35,7 @@ static int unauthorized(struct err *e, const char *detail)
 	return err_detail(e, "%s", detail);
 }
 
-static int auth_jwt(struct app *app, const char *token, const char *want_tenant, struct principal *out,
-		    struct err *e)
+static int auth_jwt(struct app *app, const char *token, const char *want_tenant, struct principal *out, struct err *e)
 {
 	struct jwt_claims cl;
 	struct auth_session_row s;
@@ -45,8 +44,8 @@ static int auth_jwt(struct app *app, const char *token, const char *want_tenant,
 	int active = 0, known = 0, rc;
 	perm_set perms;
 
-	if ((rc = jwt_verify_hs256(token, app->keys.jwt, app->keys.jwt_len, app->cfg.jwt_issuer,
-				   app->cfg.jwt_audience, time_now_s(), &cl, e)))
+	if ((rc = jwt_verify_hs256(token, app->keys.jwt, app->keys.jwt_len, app->cfg.jwt_issuer, app->cfg.jwt_audience,
+				   time_now_s(), &cl, e)))
 		return rc;
 	if (!cl.sid[0])
 		return unauthorized(e, "access token without session");
@@ -115,8 +114,7 @@ fail:
 	log_warn("msg=\"api key last_used_at not updated\" key=%s err=\"%s\"", k->id, e.detail);
 }
 
-static int auth_key(struct app *app, const char *key, const char *want_tenant, struct principal *out,
-		    struct err *e)
+static int auth_key(struct app *app, const char *key, const char *want_tenant, struct principal *out, struct err *e)
 {
 	struct apikey k;
 	struct db_conn *c = NULL;

@@ -57,8 +57,8 @@ static int check_name(const char *name, struct err *e)
 	return 0;
 }
 
-int apikeys_create(struct db_conn *c, const struct actor *actor, perm_set granter_perms,
-		   const struct apikey_input *in, struct apikey *out, char **key_out, struct err *e)
+int apikeys_create(struct db_conn *c, const struct actor *actor, perm_set granter_perms, const struct apikey_input *in,
+		   struct apikey *out, char **key_out, struct err *e)
 {
 	struct apikey k;
 	char hash[2 * SHA256_LEN + 1];
@@ -122,8 +122,8 @@ out:
 	return rc;
 }
 
-int apikeys_list(struct db_conn *c, const char *tenant_id, int page, int limit, struct apikey **items,
-		 size_t *n, int64_t *total, struct err *e)
+int apikeys_list(struct db_conn *c, const char *tenant_id, int page, int limit, struct apikey **items, size_t *n,
+		 int64_t *total, struct err *e)
 {
 	return auth_repo_apikey_list(c, tenant_id, page, limit, items, n, total, e);
 }
@@ -135,8 +135,7 @@ int apikeys_get(struct db_conn *c, const char *tenant_id, const char *id, struct
 	return auth_repo_apikey_by_id(c, tenant_id, id, out, e);
 }
 
-int apikeys_revoke(struct db_conn *c, const struct actor *actor, const char *id, struct apikey *out,
-		   struct err *e)
+int apikeys_revoke(struct db_conn *c, const struct actor *actor, const char *id, struct apikey *out, struct err *e)
 {
 	struct apikey k;
 	json_t *before = NULL, *after = NULL;

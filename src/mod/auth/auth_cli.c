@@ -36,18 +36,18 @@ static int tenant_id_of(struct db_conn *c, const char *slug, char id[37], struct
 }
 
 static const char user_usage[] =
-	"usage: clinicledger user add --tenant SLUG --email EMAIL --role ROLE [--name \"Full Name\"]\n"
-	"                             [--password PASSWORD]\n"
-	"\n"
-	"Create a user in the tenant SLUG and print the user's id.\n"
-	"ROLE: admin, medical_director, billing_staff, accountant, doctor, receptionist, pharmacist.\n"
-	"The password comes from --password, else CLINICLEDGER_USER_PASSWORD, else one is generated\n"
-	"and printed on stderr (once). Passwords need 10-128 characters with a letter and a digit.\n";
+    "usage: clinicledger user add --tenant SLUG --email EMAIL --role ROLE [--name \"Full Name\"]\n"
+    "                             [--password PASSWORD]\n"
+    "\n"
+    "Create a user in the tenant SLUG and print the user's id.\n"
+    "ROLE: admin, medical_director, billing_staff, accountant, doctor, receptionist, pharmacist.\n"
+    "The password comes from --password, else CLINICLEDGER_USER_PASSWORD, else one is generated\n"
+    "and printed on stderr (once). Passwords need 10-128 characters with a letter and a digit.\n";
 
 int cli_user_add(int argc, char **argv)
 {
-	struct actor a = { .kind = "system", .id = "cli" };
-	struct user_input in = { 0 };
+	struct actor a = {.kind = "system", .id = "cli"};
+	struct user_input in = {0};
 	struct app app;
 	struct db_conn *c = NULL;
 	struct user u;
@@ -114,17 +114,17 @@ done:
 }
 
 static const char key_usage[] =
-	"usage: clinicledger apikey create --tenant SLUG --name NAME --permissions \"billing:read patients:*\"\n"
-	"                                  [--extra-tenants slug1,slug2]\n"
-	"\n"
-	"Create an API key in tenant SLUG. The key is printed once on stdout and its id on stderr.\n"
-	"Permissions: space-separated names (billing:read, patients:*, ... or * for all).\n"
-	"--extra-tenants: other tenants the key may act in, chosen per request with x-tenant-id.\n";
+    "usage: clinicledger apikey create --tenant SLUG --name NAME --permissions \"billing:read patients:*\"\n"
+    "                                  [--extra-tenants slug1,slug2]\n"
+    "\n"
+    "Create an API key in tenant SLUG. The key is printed once on stdout and its id on stderr.\n"
+    "Permissions: space-separated names (billing:read, patients:*, ... or * for all).\n"
+    "--extra-tenants: other tenants the key may act in, chosen per request with x-tenant-id.\n";
 
 int cli_apikey_create(int argc, char **argv)
 {
-	struct actor a = { .kind = "system", .id = "cli" };
-	struct apikey_input in = { 0 };
+	struct actor a = {.kind = "system", .id = "cli"};
+	struct apikey_input in = {0};
 	struct app app;
 	struct db_conn *c = NULL;
 	struct apikey k;
@@ -207,7 +207,7 @@ static const char revoke_usage[] = "usage: clinicledger apikey revoke KEY_ID\n"
 
 int cli_apikey_revoke(int argc, char **argv)
 {
-	struct actor a = { .kind = "system", .id = "cli" };
+	struct actor a = {.kind = "system", .id = "cli"};
 	struct app app;
 	struct db_conn *c = NULL;
 	struct apikey k;

@@ -19,7 +19,7 @@
 #include "mod/auth/accounts.h"
 
 #define LIST_DEFAULT_LIMIT 20
-#define LIST_MAX_LIMIT 100
+#define LIST_MAX_LIMIT	   100
 
 /* ---- shared ---- */
 
@@ -58,20 +58,20 @@ static json_t *tokens_json(const struct auth_tokens *t)
 	json_object_set_new(user, "role", json_string(t->user.role));
 	json_object_set_new(user, "tenantId", json_string(t->user.tenant_id));
 	json_object_set_new(user, "permissions", accounts_perms_json(t->perms));
-	return json_pack("{s:s, s:s, s:i, s:s, s:o}", "accessToken", t->access_token, "refreshToken",
-			 t->refresh_token, "expiresIn", t->expires_in_s, "tokenType", "Bearer", "user", user);
+	return json_pack("{s:s, s:s, s:i, s:s, s:o}", "accessToken", t->access_token, "refreshToken", t->refresh_token,
+			 "expiresIn", t->expires_in_s, "tokenType", "Bearer", "user", user);
 }
 
 /* ---- /api/v1/auth ---- */
 
 static const struct jv_field login_fields[] = {
-	{ "email", JV_STRING, JV_REQUIRED, 1, 320, NULL, 0 },
-	{ "password", JV_STRING, JV_REQUIRED, 1, 1024, NULL, 0 },
+    {"email", JV_STRING, JV_REQUIRED, 1, 320, NULL, 0},
+    {"password", JV_STRING, JV_REQUIRED, 1, 1024, NULL, 0},
 };
 
 HANDLER(auth_http_login)
 {
-	struct auth_origin from = { ctx->req->ip, ctx->req->request_id };
+	struct auth_origin from = {ctx->req->ip, ctx->req->request_id};
 	struct auth_tokens t;
 	json_t *body;
 	int rc;
@@ -88,12 +88,12 @@ HANDLER(auth_http_login)
 }
 
 static const struct jv_field refresh_fields[] = {
-	{ "refreshToken", JV_STRING, JV_REQUIRED, 1, 512, NULL, 0 },
+    {"refreshToken", JV_STRING, JV_REQUIRED, 1, 512, NULL, 0},
 };
 
 HANDLER(auth_http_refresh)
 {
-	struct auth_origin from = { ctx->req->ip, ctx->req->request_id };
+	struct auth_origin from = {ctx->req->ip, ctx->req->request_id};
 	struct auth_tokens t;
 	json_t *body;
 	int rc;
@@ -110,7 +110,7 @@ HANDLER(auth_http_refresh)
 }
 
 static const struct jv_field logout_fields[] = {
-	{ "refreshToken", JV_STRING, 0, 1, 512, NULL, 0 },
+    {"refreshToken", JV_STRING, 0, 1, 512, NULL, 0},
 };
 
 HANDLER(auth_http_logout)
@@ -124,8 +124,8 @@ HANDLER(auth_http_logout)
 		return rc;
 	if ((rc = jv_check(body, logout_fields, sizeof(logout_fields) / sizeof(logout_fields[0]), "", e)))
 		return rc;
-	if ((rc = sessions_logout(ctx->app, &ctx->actor, ctx->who.id, ctx->who.session_id,
-				  jv_str(body, "refreshToken"), e)))
+	if ((rc = sessions_logout(ctx->app, &ctx->actor, ctx->who.id, ctx->who.session_id, jv_str(body, "refreshToken"),
+				  e)))
 		return rc;
 	resp->data = json_pack("{s:b}", "loggedOut", 1);
 	return 0;
@@ -187,19 +187,17 @@ HANDLER(users_http_list)
 }
 
 static const struct jv_field user_create_fields[] = {
-	{ "email", JV_EMAIL, JV_REQUIRED, 0, 0, NULL, 0 },
-	{ "password", JV_STRING, JV_REQUIRED, 1, 128, NULL, 0 },
-	{ "fullName", JV_STRING, JV_REQUIRED, 1, 127, NULL, 0 },
-	{ "role", JV_STRING, JV_REQUIRED, 1, 31, perm_role_names, 0 },
-	{ "active", JV_BOOL, 0, 0, 0, NULL, 0 },
+    {"email", JV_EMAIL, JV_REQUIRED, 0, 0, NULL, 0},
+    {"password", JV_STRING, JV_REQUIRED, 1, 128, NULL, 0},
+    {"fullName", JV_STRING, JV_REQUIRED, 1, 127, NULL, 0},
+    {"role", JV_STRING, JV_REQUIRED, 1, 31, perm_role_names, 0},
+    {"active", JV_BOOL, 0, 0, 0, NULL, 0},
 };
 
 static const struct jv_field user_update_fields[] = {
-	{ "email", JV_EMAIL, 0, 0, 0, NULL, 0 },
-	{ "password", JV_STRING, 0, 1, 128, NULL, 0 },
-	{ "fullName", JV_STRING, 0, 1, 127, NULL, 0 },
-	{ "role", JV_STRING, 0, 1, 31, perm_role_names, 0 },
-	{ "active", JV_BOOL, 0, 0, 0, NULL, 0 },
+    {"email", JV_EMAIL, 0, 0, 0, NULL, 0},	 {"password", JV_STRING, 0, 1, 128, NULL, 0},
+    {"fullName", JV_STRING, 0, 1, 127, NULL, 0}, {"role", JV_STRING, 0, 1, 31, perm_role_names, 0},
+    {"active", JV_BOOL, 0, 0, 0, NULL, 0},
 };
 
 static void user_input_from(const json_t *body, struct user_input *in)
@@ -209,8 +207,8 @@ static void user_input_from(const json_t *body, struct user_input *in)
 	in->full_name = jv_str(body, "fullName");
 	in->role = jv_str(body, "role");
 	in->active = jv_has(body, "active") && json_is_boolean(json_object_get(body, "active"))
-			     ? (int)jv_bool(body, "active", true)
-			     : -1;
+			 ? (int)jv_bool(body, "active", true)
+			 : -1;
 }
 
 HANDLER(users_http_create)
@@ -223,8 +221,8 @@ HANDLER(users_http_create)
 
 	if ((rc = http_json_body(ctx->req, false, &body, e)))
 		return rc;
-	if ((rc = jv_check(body, user_create_fields, sizeof(user_create_fields) / sizeof(user_create_fields[0]), "",
-			   e)))
+	if ((rc =
+		 jv_check(body, user_create_fields, sizeof(user_create_fields) / sizeof(user_create_fields[0]), "", e)))
 		return rc;
 	user_input_from(body, &in);
 	if ((rc = write_begin(ctx, &c, e)))
@@ -250,14 +248,14 @@ HANDLER(users_http_update)
 		return err_set(e, ERR_NOT_FOUND, NULL, "user not found");
 	if ((rc = http_json_body(ctx->req, false, &body, e)))
 		return rc;
-	if ((rc = jv_check(body, user_update_fields, sizeof(user_update_fields) / sizeof(user_update_fields[0]), "",
-			   e)))
+	if ((rc =
+		 jv_check(body, user_update_fields, sizeof(user_update_fields) / sizeof(user_update_fields[0]), "", e)))
 		return rc;
 	user_input_from(body, &in);
 	if ((rc = write_begin(ctx, &c, e)))
 		return rc;
-	rc = users_update(c, &ctx->actor, ctx->who.perms, ctx->who.kind == PRINCIPAL_USER ? ctx->who.id : NULL, id,
-			  &in, &u, e);
+	rc = users_update(c, &ctx->actor, ctx->who.perms, ctx->who.kind == PRINCIPAL_USER ? ctx->who.id : NULL, id, &in,
+			  &u, e);
 	if ((rc = write_end(c, rc, e)))
 		return rc;
 	resp->data = user_to_json(&u);
@@ -293,9 +291,9 @@ HANDLER(apikeys_http_list)
 }
 
 static const struct jv_field apikey_create_fields[] = {
-	{ "name", JV_STRING, JV_REQUIRED, 1, 127, NULL, 0 },
-	{ "permissions", JV_ARRAY, JV_REQUIRED, 1, 64, NULL, 0 },
-	{ "tenants", JV_ARRAY, 0, 0, APIKEY_MAX_EXTRA_TENANTS, NULL, 0 },
+    {"name", JV_STRING, JV_REQUIRED, 1, 127, NULL, 0},
+    {"permissions", JV_ARRAY, JV_REQUIRED, 1, 64, NULL, 0},
+    {"tenants", JV_ARRAY, 0, 0, APIKEY_MAX_EXTRA_TENANTS, NULL, 0},
 };
 
 HANDLER(apikeys_http_create)
@@ -315,7 +313,8 @@ HANDLER(apikeys_http_create)
 	if ((rc = jv_check(body, apikey_create_fields, sizeof(apikey_create_fields) / sizeof(apikey_create_fields[0]),
 			   "", e)))
 		return rc;
-	json_array_foreach(json_object_get(body, "permissions"), i, v) {
+	json_array_foreach(json_object_get(body, "permissions"), i, v)
+	{
 		snprintf(field, sizeof(field), "permissions[%zu]", i);
 		if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 63)
 			return err_set(e, ERR_INVALID, field, "%s must be a permission name", field);
@@ -323,7 +322,8 @@ HANDLER(apikeys_http_create)
 			return err_set(e, ERR_INVALID, field, "%s: unknown permission \"%s\"", field,
 				       json_string_value(v));
 	}
-	json_array_foreach(json_object_get(body, "tenants"), i, v) {
+	json_array_foreach(json_object_get(body, "tenants"), i, v)
+	{
 		snprintf(field, sizeof(field), "tenants[%zu]", i);
 		if (!json_is_string(v) || !uuid_valid(json_string_value(v)))
 			return err_set(e, ERR_INVALID, field, "%s must be a tenant id", field);

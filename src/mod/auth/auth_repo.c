@@ -25,8 +25,8 @@ static void col(char *dst, size_t cap, const struct db_rows *r, size_t row, size
 
 /* ---- users ---- */
 
-#define USER_COLS                                                                                          \
-	"u.id, u.tenant_id, u.email_norm, u.full_name, u.role, u.active, u.last_login_at, u.locked_until, " \
+#define USER_COLS                                                                                                      \
+	"u.id, u.tenant_id, u.email_norm, u.full_name, u.role, u.active, u.last_login_at, u.locked_until, "            \
 	"u.created_at, u.updated_at, u.password_hash, u.failed_logins, t.active"
 
 static void user_from_row(const struct db_rows *r, size_t i, struct auth_user_row *out)
@@ -47,8 +47,8 @@ static void user_from_row(const struct db_rows *r, size_t i, struct auth_user_ro
 	out->tenant_active = (int)db_rows_int(r, i, 12);
 }
 
-static int user_one(struct db_conn *c, const char *sql, const struct db_param *p, size_t np,
-		    struct auth_user_row *out, struct err *e)
+static int user_one(struct db_conn *c, const char *sql, const struct db_param *p, size_t np, struct auth_user_row *out,
+		    struct err *e)
 {
 	struct db_rows *r = NULL;
 	int rc = db_query(c, sql, p, np, &r, e);
@@ -65,7 +65,7 @@ static int user_one(struct db_conn *c, const char *sql, const struct db_param *p
 
 int auth_repo_user_by_email(struct db_conn *c, const char *email, struct auth_user_row *out, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(email) };
+	struct db_param p[] = {DBP_TEXT(email)};
 
 	return user_one(c,
 			"SELECT " USER_COLS " FROM users u JOIN tenants t ON t.id = u.tenant_id"
@@ -76,7 +76,7 @@ int auth_repo_user_by_email(struct db_conn *c, const char *email, struct auth_us
 int auth_repo_user_by_id(struct db_conn *c, const char *tenant_id, const char *id, struct auth_user_row *out,
 			 struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(id), DBP_TEXT(tenant_id) };
+	struct db_param p[] = {DBP_TEXT(id), DBP_TEXT(tenant_id)};
 
 	if (!tenant_id)
 		return user_one(c,
@@ -99,10 +99,9 @@ static int email_conflict(int rc, struct err *e)
 int auth_repo_user_insert(struct db_conn *c, const struct auth_user_row *r, struct err *e)
 {
 	struct db_param p[] = {
-		DBP_TEXT(r->u.id),	   DBP_TEXT(r->u.tenant_id),  DBP_TEXT(r->u.email),
-		DBP_TEXT(r->u.email),	   DBP_TEXT(r->password_hash), DBP_TEXT(r->u.full_name),
-		DBP_TEXT(r->u.role),	   DBP_INT(r->u.active),      DBP_TEXT(r->u.created_at),
-		DBP_TEXT(r->u.updated_at),
+	    DBP_TEXT(r->u.id),		DBP_TEXT(r->u.tenant_id),  DBP_TEXT(r->u.email), DBP_TEXT(r->u.email),
+	    DBP_TEXT(r->password_hash), DBP_TEXT(r->u.full_name),  DBP_TEXT(r->u.role),	 DBP_INT(r->u.active),
+	    DBP_TEXT(r->u.created_at),	DBP_TEXT(r->u.updated_at),
 	};
 
 	return email_conflict(db_exec(c,
@@ -116,10 +115,9 @@ int auth_repo_user_insert(struct db_conn *c, const struct auth_user_row *r, stru
 int auth_repo_user_update(struct db_conn *c, const struct auth_user_row *r, struct err *e)
 {
 	struct db_param p[] = {
-		DBP_TEXT(r->u.email),	  DBP_TEXT(r->u.email),	 DBP_TEXT(r->u.full_name),
-		DBP_TEXT(r->u.role),	  DBP_INT(r->u.active),	 DBP_TEXT(r->u.updated_at),
-		DBP_TEXT(r->password_hash), DBP_TEXT(r->password_hash), DBP_TEXT(r->u.id),
-		DBP_TEXT(r->u.tenant_id),
+	    DBP_TEXT(r->u.email), DBP_TEXT(r->u.email),	     DBP_TEXT(r->u.full_name),	 DBP_TEXT(r->u.role),
+	    DBP_INT(r->u.active), DBP_TEXT(r->u.updated_at), DBP_TEXT(r->password_hash), DBP_TEXT(r->password_hash),
+	    DBP_TEXT(r->u.id),	  DBP_TEXT(r->u.tenant_id),
 	};
 	int64_t n = 0;
 	int rc = db_exec(c,
@@ -136,11 +134,11 @@ int auth_repo_user_update(struct db_conn *c, const struct auth_user_row *r, stru
 	return 0;
 }
 
-int auth_repo_user_list(struct db_conn *c, const char *tenant_id, int page, int limit, struct user **items,
-			size_t *n, int64_t *total, struct err *e)
+int auth_repo_user_list(struct db_conn *c, const char *tenant_id, int page, int limit, struct user **items, size_t *n,
+			int64_t *total, struct err *e)
 {
-	struct db_param pc[] = { DBP_TEXT(tenant_id) };
-	struct db_param p[] = { DBP_TEXT(tenant_id), DBP_INT(limit), DBP_INT((int64_t)(page - 1) * limit) };
+	struct db_param pc[] = {DBP_TEXT(tenant_id)};
+	struct db_param p[] = {DBP_TEXT(tenant_id), DBP_INT(limit), DBP_INT((int64_t)(page - 1) * limit)};
 	struct db_rows *r = NULL;
 	struct auth_user_row row;
 	int rc;
@@ -170,8 +168,8 @@ int auth_repo_user_list(struct db_conn *c, const char *tenant_id, int page, int 
 int auth_repo_user_login_failed(struct db_conn *c, const char *id, int max_failures, const char *lock_until,
 				int *locked, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(id) };
-	struct db_param pl[] = { DBP_TEXT(lock_until), DBP_TEXT(id), DBP_INT(max_failures) };
+	struct db_param p[] = {DBP_TEXT(id)};
+	struct db_param pl[] = {DBP_TEXT(lock_until), DBP_TEXT(id), DBP_INT(max_failures)};
 	int64_t n = 0;
 	int rc;
 
@@ -179,8 +177,8 @@ int auth_repo_user_login_failed(struct db_conn *c, const char *id, int max_failu
 	rc = db_exec(c, "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?", p, 1, NULL, e);
 	if (rc)
 		return rc;
-	rc = db_exec(c, "UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ? AND failed_logins >= ?",
-		     pl, DB_NPARAMS(pl), &n, e);
+	rc = db_exec(c, "UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ? AND failed_logins >= ?", pl,
+		     DB_NPARAMS(pl), &n, e);
 	if (rc)
 		return rc;
 	*locked = n > 0;
@@ -189,16 +187,16 @@ int auth_repo_user_login_failed(struct db_conn *c, const char *id, int max_failu
 
 int auth_repo_user_login_ok(struct db_conn *c, const char *id, const char *now, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(now), DBP_TEXT(id) };
+	struct db_param p[] = {DBP_TEXT(now), DBP_TEXT(id)};
 
-	return db_exec(c, "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?",
-		       p, DB_NPARAMS(p), NULL, e);
+	return db_exec(c, "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?", p,
+		       DB_NPARAMS(p), NULL, e);
 }
 
 int auth_repo_user_state(struct db_conn *c, const char *id, char tenant_id[37], char role[32], int *active,
 			 struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(id) };
+	struct db_param p[] = {DBP_TEXT(id)};
 	struct db_rows *r = NULL;
 	int rc = db_query(c,
 			  "SELECT u.tenant_id, u.role, u.active, t.active FROM users u"
@@ -224,8 +222,8 @@ int auth_repo_session_insert(struct db_conn *c, const struct auth_session_row *s
 			     const char *created_at, const char *ip, struct err *e)
 {
 	struct db_param p[] = {
-		DBP_TEXT(s->id),	 DBP_TEXT(s->tenant_id), DBP_TEXT(s->user_id), DBP_TEXT(token_hash),
-		DBP_TEXT(s->expires_at), DBP_TEXT(created_at),	 DBP_TEXT(ip),
+	    DBP_TEXT(s->id),	     DBP_TEXT(s->tenant_id), DBP_TEXT(s->user_id), DBP_TEXT(token_hash),
+	    DBP_TEXT(s->expires_at), DBP_TEXT(created_at),   DBP_TEXT(ip),
 	};
 
 	return db_exec(c,
@@ -237,14 +235,15 @@ int auth_repo_session_insert(struct db_conn *c, const struct auth_session_row *s
 static int session_one(struct db_conn *c, const char *where, const char *value, struct auth_session_row *out,
 		       struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(value) };
+	struct db_param p[] = {DBP_TEXT(value)};
 	struct db_rows *r = NULL;
 	char sql[256];
 	int rc;
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT id, tenant_id, user_id, expires_at, revoked_at, revoked_reason FROM sessions"
-		 " WHERE %s = ?", where);
+		 " WHERE %s = ?",
+		 where);
 	rc = db_query(c, sql, p, 1, &r, e);
 	if (rc)
 		return rc;
@@ -263,8 +262,7 @@ static int session_one(struct db_conn *c, const char *where, const char *value, 
 	return rc;
 }
 
-int auth_repo_session_by_hash(struct db_conn *c, const char *token_hash, struct auth_session_row *out,
-			      struct err *e)
+int auth_repo_session_by_hash(struct db_conn *c, const char *token_hash, struct auth_session_row *out, struct err *e)
 {
 	return session_one(c, "refresh_hash", token_hash, out, e);
 }
@@ -277,7 +275,7 @@ int auth_repo_session_by_id(struct db_conn *c, const char *id, struct auth_sessi
 int auth_repo_session_revoke(struct db_conn *c, const char *id, const char *now, const char *reason,
 			     const char *replaced_by, int64_t *revoked, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(now), DBP_TEXT(reason), DBP_TEXT(replaced_by), DBP_TEXT(id) };
+	struct db_param p[] = {DBP_TEXT(now), DBP_TEXT(reason), DBP_TEXT(replaced_by), DBP_TEXT(id)};
 
 	return db_exec(c,
 		       "UPDATE sessions SET revoked_at = ?, revoked_reason = ?, replaced_by = ?"
@@ -288,21 +286,21 @@ int auth_repo_session_revoke(struct db_conn *c, const char *id, const char *now,
 int auth_repo_session_revoke_user(struct db_conn *c, const char *user_id, const char *now, const char *reason,
 				  int64_t *revoked, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(now), DBP_TEXT(reason), DBP_TEXT(user_id) };
+	struct db_param p[] = {DBP_TEXT(now), DBP_TEXT(reason), DBP_TEXT(user_id)};
 
-	return db_exec(c,
-		       "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL",
-		       p, DB_NPARAMS(p), revoked, e);
+	return db_exec(
+	    c, "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL", p,
+	    DB_NPARAMS(p), revoked, e);
 }
 
 /* ---- API keys ---- */
 
-int auth_repo_apikey_insert(struct db_conn *c, const struct apikey *k, const char *key_hash,
-			    const char *perms_text, struct err *e)
+int auth_repo_apikey_insert(struct db_conn *c, const struct apikey *k, const char *key_hash, const char *perms_text,
+			    struct err *e)
 {
 	struct db_param p[] = {
-		DBP_TEXT(k->id),       DBP_TEXT(k->tenant_id), DBP_TEXT(k->name),	DBP_TEXT(k->prefix),
-		DBP_TEXT(key_hash),    DBP_TEXT(perms_text),   DBP_TEXT(k->created_by), DBP_TEXT(k->created_at),
+	    DBP_TEXT(k->id),	DBP_TEXT(k->tenant_id), DBP_TEXT(k->name),	 DBP_TEXT(k->prefix),
+	    DBP_TEXT(key_hash), DBP_TEXT(perms_text),	DBP_TEXT(k->created_by), DBP_TEXT(k->created_at),
 	};
 
 	return db_exec(c,
@@ -311,13 +309,12 @@ int auth_repo_apikey_insert(struct db_conn *c, const struct apikey *k, const cha
 		       p, DB_NPARAMS(p), NULL, e);
 }
 
-int auth_repo_apikey_tenant_insert(struct db_conn *c, const char *key_id, const char *tenant_id,
-				   struct err *e)
+int auth_repo_apikey_tenant_insert(struct db_conn *c, const char *key_id, const char *tenant_id, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(key_id), DBP_TEXT(tenant_id) };
+	struct db_param p[] = {DBP_TEXT(key_id), DBP_TEXT(tenant_id)};
 
-	return db_exec(c, "INSERT INTO api_key_tenants (api_key_id, tenant_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-		       p, DB_NPARAMS(p), NULL, e);
+	return db_exec(c, "INSERT INTO api_key_tenants (api_key_id, tenant_id) VALUES (?, ?) ON CONFLICT DO NOTHING", p,
+		       DB_NPARAMS(p), NULL, e);
 }
 
 #define KEY_COLS "id, tenant_id, name, prefix, permissions, created_by, created_at, last_used_at, revoked_at"
@@ -343,10 +340,10 @@ static int key_from_row(const struct db_rows *r, size_t i, struct apikey *out, s
 
 static int key_extra_tenants(struct db_conn *c, struct apikey *k, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(k->id) };
+	struct db_param p[] = {DBP_TEXT(k->id)};
 	struct db_rows *r = NULL;
-	int rc = db_query(c, "SELECT tenant_id FROM api_key_tenants WHERE api_key_id = ? ORDER BY tenant_id", p, 1,
-			  &r, e);
+	int rc =
+	    db_query(c, "SELECT tenant_id FROM api_key_tenants WHERE api_key_id = ? ORDER BY tenant_id", p, 1, &r, e);
 
 	if (rc)
 		return rc;
@@ -375,21 +372,19 @@ static int key_one(struct db_conn *c, const char *sql, const struct db_param *p,
 	return key_extra_tenants(c, out, e);
 }
 
-int auth_repo_apikey_by_id(struct db_conn *c, const char *tenant_id, const char *id, struct apikey *out,
-			   struct err *e)
+int auth_repo_apikey_by_id(struct db_conn *c, const char *tenant_id, const char *id, struct apikey *out, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(id), DBP_TEXT(tenant_id) };
+	struct db_param p[] = {DBP_TEXT(id), DBP_TEXT(tenant_id)};
 
 	if (!tenant_id)
 		return key_one(c, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?", p, 1, out, e);
-	return key_one(c, "SELECT " KEY_COLS " FROM api_keys WHERE id = ? AND tenant_id = ?", p, DB_NPARAMS(p),
-		       out, e);
+	return key_one(c, "SELECT " KEY_COLS " FROM api_keys WHERE id = ? AND tenant_id = ?", p, DB_NPARAMS(p), out, e);
 }
 
 int auth_repo_apikey_by_hash(struct db_conn *c, const char *key_hash, struct apikey *out, int *tenant_active,
 			     struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(key_hash) };
+	struct db_param p[] = {DBP_TEXT(key_hash)};
 	struct db_rows *r = NULL;
 	int rc = db_query(c,
 			  "SELECT k.id, k.tenant_id, k.name, k.prefix, k.permissions, k.created_by, k.created_at,"
@@ -409,10 +404,9 @@ int auth_repo_apikey_by_hash(struct db_conn *c, const char *key_hash, struct api
 	return rc;
 }
 
-int auth_repo_apikey_serves(struct db_conn *c, const char *key_id, const char *tenant_id, int *active,
-			    struct err *e)
+int auth_repo_apikey_serves(struct db_conn *c, const char *key_id, const char *tenant_id, int *active, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(key_id), DBP_TEXT(tenant_id) };
+	struct db_param p[] = {DBP_TEXT(key_id), DBP_TEXT(tenant_id)};
 	int64_t v = 0;
 	int rc = db_query_int(c,
 			      "SELECT t.active FROM api_key_tenants x JOIN tenants t ON t.id = x.tenant_id"
@@ -426,8 +420,8 @@ int auth_repo_apikey_serves(struct db_conn *c, const char *key_id, const char *t
 int auth_repo_apikey_list(struct db_conn *c, const char *tenant_id, int page, int limit, struct apikey **items,
 			  size_t *n, int64_t *total, struct err *e)
 {
-	struct db_param pc[] = { DBP_TEXT(tenant_id) };
-	struct db_param p[] = { DBP_TEXT(tenant_id), DBP_INT(limit), DBP_INT((int64_t)(page - 1) * limit) };
+	struct db_param pc[] = {DBP_TEXT(tenant_id)};
+	struct db_param p[] = {DBP_TEXT(tenant_id), DBP_INT(limit), DBP_INT((int64_t)(page - 1) * limit)};
 	struct db_rows *r = NULL;
 	int rc;
 
@@ -464,19 +458,17 @@ out:
 	return rc;
 }
 
-int auth_repo_apikey_revoke(struct db_conn *c, const char *id, const char *now, int64_t *revoked,
-			    struct err *e)
+int auth_repo_apikey_revoke(struct db_conn *c, const char *id, const char *now, int64_t *revoked, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(now), DBP_TEXT(id) };
+	struct db_param p[] = {DBP_TEXT(now), DBP_TEXT(id)};
 
-	return db_exec(c, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", p,
-		       DB_NPARAMS(p), revoked, e);
+	return db_exec(c, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", p, DB_NPARAMS(p),
+		       revoked, e);
 }
 
-int auth_repo_apikey_touch(struct db_conn *c, const char *id, const char *now, const char *not_after,
-			   struct err *e)
+int auth_repo_apikey_touch(struct db_conn *c, const char *id, const char *now, const char *not_after, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(now), DBP_TEXT(id), DBP_TEXT(not_after) };
+	struct db_param p[] = {DBP_TEXT(now), DBP_TEXT(id), DBP_TEXT(not_after)};
 
 	return db_exec(c,
 		       "UPDATE api_keys SET last_used_at = ? WHERE id = ?"

@@ -32,7 +32,7 @@
 #include "crypto/password.h"
 #include "mod/auth/auth_repo.h"
 
-#define BAD_CREDENTIALS "invalid email or password"
+#define BAD_CREDENTIALS	  "invalid email or password"
 #define REFRESH_TOKEN_MAX 256
 
 /* The dummy hash: computed once with the live parameters, then read-only. */
@@ -73,8 +73,7 @@ void auth_tokens_release(struct auth_tokens *t)
 }
 
 /* Sign the access token for user u in session sid and fill out. */
-static int issue_access(struct app *app, const struct user *u, const char *sid, struct auth_tokens *out,
-			struct err *e)
+static int issue_access(struct app *app, const struct user *u, const char *sid, struct auth_tokens *out, struct err *e)
 {
 	struct jwt_claims cl;
 	int known = 0;
@@ -254,8 +253,11 @@ out:
 static int revoke_all(struct db_conn *c, const struct auth_session_row *s, const struct auth_origin *from,
 		      struct err *e)
 {
-	struct actor a = { .tenant_id = s->tenant_id, .kind = "user", .id = s->user_id,
-			   .ip = from ? from->ip : NULL, .request_id = from ? from->request_id : NULL };
+	struct actor a = {.tenant_id = s->tenant_id,
+			  .kind = "user",
+			  .id = s->user_id,
+			  .ip = from ? from->ip : NULL,
+			  .request_id = from ? from->request_id : NULL};
 	char now[TIME_ISO_LEN + 1];
 	int64_t n = 0;
 	json_t *after;
@@ -376,6 +378,7 @@ int sessions_logout(struct app *app, const struct actor *actor, const char *user
 	} else if (rc && rc != ERR_NOT_FOUND) {
 		goto out;
 	}
+	err_clear(e);
 	if (refresh_token && refresh_token[0]) {
 		crypto_sha256_hex(refresh_token, strlen(refresh_token), hash);
 		rc = auth_repo_session_by_hash(c, hash, &s, e);
@@ -387,6 +390,7 @@ int sessions_logout(struct app *app, const struct actor *actor, const char *user
 		} else if (rc && rc != ERR_NOT_FOUND) {
 			goto out;
 		}
+		err_clear(e);
 	}
 	{
 		json_t *v = json_pack("{s:O}", "sessionsRevoked", after);

@@ -107,8 +107,7 @@ int users_email_normalize(const char *in, char *out, size_t outlen, const char *
 	}
 	out[len] = '\0';
 	at = strchr(out, '@');
-	if (!at || at == out || strchr(at + 1, '@') || !strchr(at + 1, '.') || at[1] == '.' ||
-	    out[len - 1] == '.')
+	if (!at || at == out || strchr(at + 1, '@') || !strchr(at + 1, '.') || at[1] == '.' || out[len - 1] == '.')
 		return err_set(e, ERR_INVALID, field, "%s must be a valid email address", field);
 	return 0;
 }
@@ -167,15 +166,16 @@ static int check_role(const char *role, perm_set granter_perms, struct err *e)
 	perm_set perms = perm_role_defaults(role, &known);
 
 	if (!known)
-		return err_set(e, ERR_INVALID, "role", "role must be one of admin, medical_director, "
-				"billing_staff, accountant, doctor, receptionist, pharmacist");
+		return err_set(e, ERR_INVALID, "role",
+			       "role must be one of admin, medical_director, "
+			       "billing_staff, accountant, doctor, receptionist, pharmacist");
 	if ((perms & ~granter_perms) != 0)
 		return err_set(e, ERR_FORBIDDEN, "role", "you cannot grant a role with permissions you do not hold");
 	return 0;
 }
 
-int users_create(struct db_conn *c, const struct actor *actor, perm_set granter_perms,
-		 const struct user_input *in, struct user *out, struct err *e)
+int users_create(struct db_conn *c, const struct actor *actor, perm_set granter_perms, const struct user_input *in,
+		 struct user *out, struct err *e)
 {
 	struct auth_user_row row;
 	json_t *after = NULL;

@@ -26,36 +26,36 @@
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 
-static const char *const tenant_kinds[] = { "clinic", "hospital", "lab", NULL };
-static const char *const tipos_establecimiento[] = { "01", "02", "04", "07", "20", NULL };
+static const char *const tenant_kinds[] = {"clinic", "hospital", "lab", NULL};
+static const char *const tipos_establecimiento[] = {"01", "02", "04", "07", "20", NULL};
 
 /* settings: the accepted members (extend here). */
 static const struct jv_field settings_fields[] = {
-	{ "emisor", JV_OBJECT, JV_NULLABLE, 0, 0, NULL, 0 },
-	{ "rnc", JV_STRING, JV_NULLABLE, 1, 20, NULL, 0 },
+    {"emisor", JV_OBJECT, JV_NULLABLE, 0, 0, NULL, 0},
+    {"rnc", JV_STRING, JV_NULLABLE, 1, 20, NULL, 0},
 };
 
 static const struct jv_field emisor_fields[] = {
-	{ "nit", JV_STRING, JV_REQUIRED, 1, 20, NULL, 0 },
-	{ "nrc", JV_STRING, JV_REQUIRED, 1, 10, NULL, 0 },
-	{ "nombre", JV_STRING, JV_REQUIRED, 1, 250, NULL, 0 },
-	{ "nombreComercial", JV_STRING, JV_NULLABLE, 1, 150, NULL, 0 },
-	{ "codActividad", JV_STRING, 0, 2, 6, NULL, 0 },
-	{ "descActividad", JV_STRING, 0, 1, 150, NULL, 0 },
-	{ "tipoEstablecimiento", JV_STRING, 0, 2, 2, tipos_establecimiento, 0 },
-	{ "codEstable", JV_STRING, JV_NULLABLE, 1, 10, NULL, 0 },
-	{ "codEstableMH", JV_STRING, JV_NULLABLE, 4, 4, NULL, 0 },
-	{ "codPuntoVenta", JV_STRING, JV_NULLABLE, 1, 15, NULL, 0 },
-	{ "codPuntoVentaMH", JV_STRING, JV_NULLABLE, 4, 4, NULL, 0 },
-	{ "direccion", JV_OBJECT, 0, 0, 0, NULL, 0 },
-	{ "telefono", JV_STRING, 0, 8, 30, NULL, 0 },
-	{ "correo", JV_EMAIL, 0, 0, 0, NULL, 0 },
+    {"nit", JV_STRING, JV_REQUIRED, 1, 20, NULL, 0},
+    {"nrc", JV_STRING, JV_REQUIRED, 1, 10, NULL, 0},
+    {"nombre", JV_STRING, JV_REQUIRED, 1, 250, NULL, 0},
+    {"nombreComercial", JV_STRING, JV_NULLABLE, 1, 150, NULL, 0},
+    {"codActividad", JV_STRING, 0, 2, 6, NULL, 0},
+    {"descActividad", JV_STRING, 0, 1, 150, NULL, 0},
+    {"tipoEstablecimiento", JV_STRING, 0, 2, 2, tipos_establecimiento, 0},
+    {"codEstable", JV_STRING, JV_NULLABLE, 1, 10, NULL, 0},
+    {"codEstableMH", JV_STRING, JV_NULLABLE, 4, 4, NULL, 0},
+    {"codPuntoVenta", JV_STRING, JV_NULLABLE, 1, 15, NULL, 0},
+    {"codPuntoVentaMH", JV_STRING, JV_NULLABLE, 4, 4, NULL, 0},
+    {"direccion", JV_OBJECT, 0, 0, 0, NULL, 0},
+    {"telefono", JV_STRING, 0, 8, 30, NULL, 0},
+    {"correo", JV_EMAIL, 0, 0, 0, NULL, 0},
 };
 
 static const struct jv_field direccion_fields[] = {
-	{ "departamento", JV_STRING, JV_REQUIRED, 2, 2, NULL, 0 },
-	{ "municipio", JV_STRING, JV_REQUIRED, 2, 2, NULL, 0 },
-	{ "complemento", JV_STRING, JV_REQUIRED, 1, 200, NULL, 0 },
+    {"departamento", JV_STRING, JV_REQUIRED, 2, 2, NULL, 0},
+    {"municipio", JV_STRING, JV_REQUIRED, 2, 2, NULL, 0},
+    {"complemento", JV_STRING, JV_REQUIRED, 1, 200, NULL, 0},
 };
 
 static int all_digits(const char *s)
@@ -90,7 +90,8 @@ static void drop_nulls(json_t *obj)
 	json_t *v;
 	void *tmp;
 
-	json_object_foreach_safe(obj, tmp, key, v) {
+	json_object_foreach_safe(obj, tmp, key, v)
+	{
 		if (json_is_null(v))
 			json_object_del(obj, key);
 	}
@@ -196,12 +197,12 @@ static int check_profile(const struct tenant *t, struct err *e)
 	if (!one_of(t->kind, tenant_kinds))
 		return err_set(e, ERR_INVALID, "kind", "kind must be one of clinic, hospital, lab");
 	if (!tz_valid(t->time_zone))
-		return err_set(e, ERR_INVALID, "timeZone", "timeZone must be an IANA time zone such as "
-				"America/El_Salvador");
+		return err_set(e, ERR_INVALID, "timeZone",
+			       "timeZone must be an IANA time zone such as "
+			       "America/El_Salvador");
 	if (!currency_find(t->currency))
 		return err_set(e, ERR_INVALID, "currency", "currency must be an ISO 4217 code such as USD");
-	if (strlen(t->country) != 2 || !isupper((unsigned char)t->country[0]) ||
-	    !isupper((unsigned char)t->country[1]))
+	if (strlen(t->country) != 2 || !isupper((unsigned char)t->country[0]) || !isupper((unsigned char)t->country[1]))
 		return err_set(e, ERR_INVALID, "country", "country must be an ISO 3166 alpha-2 code such as SV");
 	return 0;
 }
@@ -252,8 +253,8 @@ int tenants_get_by_slug(struct db_conn *c, const char *slug, struct tenant *t, s
 	return tenants_repo_get(c, 1, slug, t, e);
 }
 
-int tenants_create(struct db_conn *c, const struct actor *actor, const struct tenant_input *in,
-		   char id_out[37], struct err *e)
+int tenants_create(struct db_conn *c, const struct actor *actor, const struct tenant_input *in, char id_out[37],
+		   struct err *e)
 {
 	struct tenant t;
 	struct actor a = *actor;
@@ -341,7 +342,8 @@ int tenants_update(struct db_conn *c, const struct actor *actor, const char *id,
 			goto out;
 		}
 		merged = json_deep_copy(t.settings);
-		json_object_foreach(sp, key, v) {
+		json_object_foreach(sp, key, v)
+		{
 			json_object_set(merged, key, v);
 		}
 		if ((rc = tenants_settings_check(merged, "settings", &normalized, e)))
@@ -373,9 +375,9 @@ out:
 
 int tenants_bootstrap(struct app *app, struct err *e)
 {
-	struct tenant_input in = { 0 };
-	struct user_input ui = { 0 };
-	struct actor a = { .kind = "system", .id = "bootstrap" };
+	struct tenant_input in = {0};
+	struct user_input ui = {0};
+	struct actor a = {.kind = "system", .id = "bootstrap"};
 	struct db_conn *c = NULL;
 	struct user u;
 	char tenant_id[37];

@@ -66,8 +66,8 @@ void tenant_release(struct tenant *t);
  * (whose tenant_id may be NULL: the new tenant's id is used). c must hold an
  * open write transaction. Bad input -> ERR_INVALID naming the field; slug
  * taken -> ERR_CONFLICT ("slug"). */
-int tenants_create(struct db_conn *c, const struct actor *actor, const struct tenant_input *in,
-		   char id_out[37], struct err *e);
+int tenants_create(struct db_conn *c, const struct actor *actor, const struct tenant_input *in, char id_out[37],
+		   struct err *e);
 
 /* Partial update of tenant `id` from a JSON patch already checked for
  * shape (tenants_http.c): members name, kind, timeZone, currency, country
@@ -80,8 +80,7 @@ int tenants_update(struct db_conn *c, const struct actor *actor, const char *id,
 /* Check a settings object (see the header note). On success *normalized
  * (owned) is a copy with NIT/NRC/RNC in canonical form. `field` prefixes
  * the names in errors ("settings"). */
-int tenants_settings_check(const json_t *settings, const char *field, json_t **normalized,
-			   struct err *e);
+int tenants_settings_check(const json_t *settings, const char *field, json_t **normalized, struct err *e);
 
 /* The client's view: {id, name, slug, kind, timeZone, currency, country,
  * settings, active, createdAt}. Owned. */

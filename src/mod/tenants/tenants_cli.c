@@ -11,17 +11,17 @@
 #include "mod/tenants/tenants.h"
 
 static const char usage_text[] =
-	"usage: clinicledger tenant add --name NAME --slug SLUG [--kind clinic|hospital|lab]\n"
-	"                               [--time-zone America/El_Salvador] [--currency USD] [--country SV]\n"
-	"\n"
-	"Create a tenant and print its id. SLUG: 2-63 characters of a-z, 0-9 and '-', unique.\n"
-	"Defaults: kind clinic, time zone America/El_Salvador, currency USD, country SV.\n"
-	"The fiscal identity (emisor NIT/NRC, RNC) is set later with PUT /api/v1/tenant.\n";
+    "usage: clinicledger tenant add --name NAME --slug SLUG [--kind clinic|hospital|lab]\n"
+    "                               [--time-zone America/El_Salvador] [--currency USD] [--country SV]\n"
+    "\n"
+    "Create a tenant and print its id. SLUG: 2-63 characters of a-z, 0-9 and '-', unique.\n"
+    "Defaults: kind clinic, time zone America/El_Salvador, currency USD, country SV.\n"
+    "The fiscal identity (emisor NIT/NRC, RNC) is set later with PUT /api/v1/tenant.\n";
 
 int cli_tenant_add(int argc, char **argv)
 {
-	struct tenant_input in = { 0 };
-	struct actor a = { .kind = "system", .id = "cli" };
+	struct tenant_input in = {0};
+	struct actor a = {.kind = "system", .id = "cli"};
 	struct app app;
 	struct db_conn *c = NULL;
 	struct err e;

@@ -9,15 +9,12 @@
 #include "http/handlers.h"
 #include "mod/tenants/tenants.h"
 
-static const char *const kinds[] = { "clinic", "hospital", "lab", NULL };
+static const char *const kinds[] = {"clinic", "hospital", "lab", NULL};
 
 static const struct jv_field update_fields[] = {
-	{ "name", JV_STRING, 0, 1, 127, NULL, 0 },
-	{ "kind", JV_STRING, 0, 1, 15, kinds, 0 },
-	{ "timeZone", JV_STRING, 0, 1, 63, NULL, 0 },
-	{ "currency", JV_STRING, 0, 3, 3, NULL, 0 },
-	{ "country", JV_STRING, 0, 2, 2, NULL, 0 },
-	{ "settings", JV_OBJECT, 0, 0, 0, NULL, 0 },
+    {"name", JV_STRING, 0, 1, 127, NULL, 0},	{"kind", JV_STRING, 0, 1, 15, kinds, 0},
+    {"timeZone", JV_STRING, 0, 1, 63, NULL, 0}, {"currency", JV_STRING, 0, 3, 3, NULL, 0},
+    {"country", JV_STRING, 0, 2, 2, NULL, 0},	{"settings", JV_OBJECT, 0, 0, 0, NULL, 0},
 };
 
 HANDLER(tenants_http_get_current)

@@ -21,18 +21,19 @@ static void col(char *dst, size_t cap, const struct db_rows *r, size_t c)
 
 int tenants_repo_get(struct db_conn *c, int by_slug, const char *value, struct tenant *t, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(value) };
+	struct db_param p[] = {DBP_TEXT(value)};
 	struct db_rows *r = NULL;
 	const char *settings;
 	json_error_t jerr;
 	int rc;
 
-	rc = db_query(c,
-		      by_slug ? "SELECT id, name, slug, kind, time_zone, currency, country, settings, active, created_at"
-				" FROM tenants WHERE slug = ?"
-			      : "SELECT id, name, slug, kind, time_zone, currency, country, settings, active, created_at"
-				" FROM tenants WHERE id = ?",
-		      p, 1, &r, e);
+	rc =
+	    db_query(c,
+		     by_slug ? "SELECT id, name, slug, kind, time_zone, currency, country, settings, active, created_at"
+			       " FROM tenants WHERE slug = ?"
+			     : "SELECT id, name, slug, kind, time_zone, currency, country, settings, active, created_at"
+			       " FROM tenants WHERE id = ?",
+		     p, 1, &r, e);
 	if (rc)
 		return rc;
 	if (db_rows_count(r) == 0) {
@@ -61,13 +62,13 @@ int tenants_repo_get(struct db_conn *c, int by_slug, const char *value, struct t
 	return 0;
 }
 
-int tenants_repo_insert(struct db_conn *c, const struct tenant *t, const char *settings_json,
-			const char *updated_at, struct err *e)
+int tenants_repo_insert(struct db_conn *c, const struct tenant *t, const char *settings_json, const char *updated_at,
+			struct err *e)
 {
 	struct db_param p[] = {
-		DBP_TEXT(t->id),      DBP_TEXT(t->name),	  DBP_TEXT(t->slug),	DBP_TEXT(t->kind),
-		DBP_TEXT(t->time_zone), DBP_TEXT(t->currency), DBP_TEXT(t->country), DBP_TEXT(settings_json),
-		DBP_INT(t->active),   DBP_TEXT(t->created_at), DBP_TEXT(updated_at),
+	    DBP_TEXT(t->id),	    DBP_TEXT(t->name),	     DBP_TEXT(t->slug),	   DBP_TEXT(t->kind),
+	    DBP_TEXT(t->time_zone), DBP_TEXT(t->currency),   DBP_TEXT(t->country), DBP_TEXT(settings_json),
+	    DBP_INT(t->active),	    DBP_TEXT(t->created_at), DBP_TEXT(updated_at),
 	};
 	int rc = db_exec(c,
 			 "INSERT INTO tenants (id, name, slug, kind, time_zone, currency, country, settings, active,"
@@ -79,12 +80,12 @@ int tenants_repo_insert(struct db_conn *c, const struct tenant *t, const char *s
 	return rc;
 }
 
-int tenants_repo_update(struct db_conn *c, const struct tenant *t, const char *settings_json,
-			const char *updated_at, struct err *e)
+int tenants_repo_update(struct db_conn *c, const struct tenant *t, const char *settings_json, const char *updated_at,
+			struct err *e)
 {
 	struct db_param p[] = {
-		DBP_TEXT(t->name),     DBP_TEXT(t->kind),	DBP_TEXT(t->time_zone), DBP_TEXT(t->currency),
-		DBP_TEXT(t->country),  DBP_TEXT(settings_json), DBP_TEXT(updated_at),	DBP_TEXT(t->id),
+	    DBP_TEXT(t->name),	  DBP_TEXT(t->kind),	   DBP_TEXT(t->time_zone), DBP_TEXT(t->currency),
+	    DBP_TEXT(t->country), DBP_TEXT(settings_json), DBP_TEXT(updated_at),   DBP_TEXT(t->id),
 	};
 	int64_t n = 0;
 	int rc = db_exec(c,
