@@ -22,9 +22,9 @@
 #include "jobs/jobs_repo.h"
 #include "mod/audit/audit.h"
 
-#define SESSIONS_KEEP_S (7 * 86400)  /* expired or revoked sessions kept this long */
-#define IDEMPOTENCY_KEEP_S 86400     /* Idempotency-Key replay window */
-#define JOBS_KEEP_S (30 * 86400)     /* succeeded jobs kept this long */
+#define SESSIONS_KEEP_S	   (7 * 86400)	/* expired or revoked sessions kept this long */
+#define IDEMPOTENCY_KEEP_S 86400	/* Idempotency-Key replay window */
+#define JOBS_KEEP_S	   (30 * 86400) /* succeeded jobs kept this long */
 
 /* One write transaction running a purge with cutoff = now - keep_s. */
 static int run_purge(struct app *app, const struct job *job,
@@ -47,8 +47,8 @@ static int run_purge(struct app *app, const struct job *job,
 		rc = db_commit(c, e);
 	db_release(c);
 	if (rc == 0)
-		log_info("msg=\"purge done\" job=%s kind=%s table=%s deleted=%lld cutoff=%s", job->id, job->kind,
-			 table, (long long)deleted, cutoff);
+		log_info("msg=\"purge done\" job=%s kind=%s table=%s deleted=%lld cutoff=%s", job->id, job->kind, table,
+			 (long long)deleted, cutoff);
 	return rc;
 }
 
@@ -108,8 +108,8 @@ static void audit_flag_tenant(struct app *app, const char *tenant_id, int64_t se
 	if (rc == 0) {
 		rc = db_begin(c, &e);
 		if (rc == 0)
-			rc = jobs_repo_insert(c, id, tenant_id, "audit.verify", payload, "dead", 1, now, msg, key,
-					      now, &inserted, &e);
+			rc = jobs_repo_insert(c, id, tenant_id, "audit.verify", payload, "dead", 1, now, msg, key, now,
+					      &inserted, &e);
 		if (rc == 0)
 			rc = db_commit(c, &e);
 		db_release(c);
@@ -154,18 +154,18 @@ out:
 
 /* kind, handler, max_attempts, backoff_base_s, backoff_max_s, timeout_s */
 static const struct job_type job_types[] = {
-	{ "sessions.purge", sessions_purge, 3, 60, 900, 300 },
-	{ "idempotency.purge", idempotency_purge, 3, 60, 900, 300 },
-	{ "jobs.purge", jobs_purge, 3, 60, 900, 300 },
-	{ "audit.verify", audit_verify_job, 2, 300, 300, 3600 },
+    {"sessions.purge", sessions_purge, 3, 60, 900, 300},
+    {"idempotency.purge", idempotency_purge, 3, 60, 900, 300},
+    {"jobs.purge", jobs_purge, 3, 60, 900, 300},
+    {"audit.verify", audit_verify_job, 2, 300, 300, 3600},
 };
 
 /* name, kind, period_s */
 static const struct job_schedule job_schedules[] = {
-	{ "sessions.purge", "sessions.purge", 3600 },
-	{ "idempotency.purge", "idempotency.purge", 3600 },
-	{ "jobs.purge", "jobs.purge", 86400 },
-	{ "audit.verify", "audit.verify", 86400 },
+    {"sessions.purge", "sessions.purge", 3600},
+    {"idempotency.purge", "idempotency.purge", 3600},
+    {"jobs.purge", "jobs.purge", 86400},
+    {"audit.verify", "audit.verify", 86400},
 };
 
 const struct job_type *job_types_table(size_t *n)

@@ -29,8 +29,7 @@
 #include "crypto/crypto.h"
 #include "jobs/jobs_repo.h"
 
-static const char *const state_names[JOB_STATE_COUNT] = { "queued", "running", "succeeded", "failed",
-							   "dead" };
+static const char *const state_names[JOB_STATE_COUNT] = {"queued", "running", "succeeded", "failed", "dead"};
 
 const char *jobs_state_name(enum job_state s)
 {
@@ -73,15 +72,14 @@ static bool kind_valid(const char *kind)
 	for (size_t i = 0; i < n; i++) {
 		char ch = kind[i];
 
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		      ch == '-'))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
 			return false;
 	}
 	return true;
 }
 
-int jobs_enqueue(struct db_conn *c, const char *tenant_id, const char *kind, json_t *payload,
-		 const char *dedupe_key, int64_t delay_s, char id_out[37], struct err *e)
+int jobs_enqueue(struct db_conn *c, const char *tenant_id, const char *kind, json_t *payload, const char *dedupe_key,
+		 int64_t delay_s, char id_out[37], struct err *e)
 {
 	size_t ntypes = 0;
 	const struct job_type *types = job_types_table(&ntypes);
@@ -94,8 +92,7 @@ int jobs_enqueue(struct db_conn *c, const char *tenant_id, const char *kind, jso
 	if (!tenant_id || tenant_id[0] == '\0' || strlen(tenant_id) > 36)
 		return err_set(e, ERR_INVALID, "tenantId", "tenant id is required");
 	if (!kind_valid(kind))
-		return err_set(e, ERR_INVALID, "kind", "job kind must be 1-%d characters of a-z0-9._-",
-			       JOBS_KIND_MAX);
+		return err_set(e, ERR_INVALID, "kind", "job kind must be 1-%d characters of a-z0-9._-", JOBS_KIND_MAX);
 	if (dedupe_key && (dedupe_key[0] == '\0' || strlen(dedupe_key) > JOBS_DEDUPE_MAX))
 		return err_set(e, ERR_INVALID, "dedupeKey", "dedupe key must be 1-%d bytes", JOBS_DEDUPE_MAX);
 	if (delay_s < 0 || delay_s > 10LL * 366 * 86400)
@@ -108,8 +105,8 @@ int jobs_enqueue(struct db_conn *c, const char *tenant_id, const char *kind, jso
 	time_iso(now_s, now);
 	time_iso(now_s + delay_s, run_at);
 	rc = jobs_repo_insert(c, id, tenant_id, kind, text ? text : "{}", "queued",
-			      type_max_attempts(jobs_find_type(types, ntypes, kind)), run_at, NULL, dedupe_key,
-			      now, &inserted, e);
+			      type_max_attempts(jobs_find_type(types, ntypes, kind)), run_at, NULL, dedupe_key, now,
+			      &inserted, e);
 	if (rc)
 		goto out;
 	if (!inserted) {
@@ -147,8 +144,8 @@ int64_t jobs_backoff_s(const struct job_type *t, int attempts)
 }
 
 /* Run f-with-transaction boilerplate: one write transaction around a finish. */
-static int record_outcome(struct db *db, const char *id, const char *worker_id, const char *state,
-			  const char *run_at, const char *last_error, int max_attempts, struct err *e)
+static int record_outcome(struct db *db, const char *id, const char *worker_id, const char *state, const char *run_at,
+			  const char *last_error, int max_attempts, struct err *e)
 {
 	struct db_conn *c = NULL;
 	char now[TIME_ISO_LEN + 1], msg[JOBS_ERROR_MAX + 1];
@@ -164,8 +161,8 @@ static int record_outcome(struct db *db, const char *id, const char *worker_id, 
 	rc = db_begin(c, e);
 	if (rc)
 		goto out;
-	rc = jobs_repo_finish(c, id, worker_id, state, run_at, last_error ? msg : NULL, max_attempts, now,
-			      &affected, e);
+	rc =
+	    jobs_repo_finish(c, id, worker_id, state, run_at, last_error ? msg : NULL, max_attempts, now, &affected, e);
 	if (rc)
 		goto out;
 	rc = db_commit(c, e);
@@ -177,10 +174,10 @@ out:
 	return rc;
 }
 
-int jobs_run_once(struct app *app, const struct job_type *types, size_t ntypes, const char *worker_id,
-		  int *ran, struct err *e)
+int jobs_run_once(struct app *app, const struct job_type *types, size_t ntypes, const char *worker_id, int *ran,
+		  struct err *e)
 {
-	struct jobs_claimed cl = { 0 };
+	struct jobs_claimed cl = {0};
 	const struct job_type *t;
 	struct db_conn *c = NULL;
 	char now[TIME_ISO_LEN + 1], until[TIME_ISO_LEN + 1], run_at[TIME_ISO_LEN + 1];
@@ -218,7 +215,7 @@ int jobs_run_once(struct app *app, const struct job_type *types, size_t ntypes, 
 
 	t = jobs_find_type(types, ntypes, cl.kind);
 	max = t ? type_max_attempts(t) : cl.max_attempts;
-	if (!t) {
+	if (!t || !t->run) {
 		state = "dead";
 		last_error = "unknown job kind";
 		log_error("msg=\"job of unknown kind\" job=%s kind=%s", cl.id, cl.kind);
@@ -228,8 +225,8 @@ int jobs_run_once(struct app *app, const struct job_type *types, size_t ntypes, 
 		/* Reclaimed from a dead worker after its last allowed attempt. */
 		state = "dead";
 		last_error = "job interrupted (worker stopped) and no attempts are left";
-		log_error("msg=\"job abandoned after its last attempt\" job=%s kind=%s attempts=%d", cl.id,
-			  cl.kind, cl.attempts);
+		log_error("msg=\"job abandoned after its last attempt\" job=%s kind=%s attempts=%d", cl.id, cl.kind,
+			  cl.attempts);
 		goto record;
 	}
 	payload = json_loads(cl.payload, JSON_DECODE_ANY, &jerr);
@@ -284,8 +281,8 @@ int jobs_run_once(struct app *app, const struct job_type *types, size_t ntypes, 
 			 je.detail, (long long)(time_mono_ms() - t0));
 	}
 record:
-	rc = record_outcome(app->db, cl.id, worker_id, state, strcmp(state, "failed") == 0 ? run_at : NULL,
-			    last_error, max, e);
+	rc = record_outcome(app->db, cl.id, worker_id, state, strcmp(state, "failed") == 0 ? run_at : NULL, last_error,
+			    max, e);
 out:
 	if (payload)
 		json_decref(payload);
@@ -308,8 +305,8 @@ int jobs_counts(struct db *db, int64_t counts[JOB_STATE_COUNT], struct err *e)
 	return rc;
 }
 
-int jobs_list(struct db *db, const char *tenant_id, const char *state, const char *kind, int page,
-	      int limit, struct job_info **items, size_t *n, int64_t *total, struct err *e)
+int jobs_list(struct db *db, const char *tenant_id, const char *state, const char *kind, int page, int limit,
+	      struct job_info **items, size_t *n, int64_t *total, struct err *e)
 {
 	struct db_conn *c = NULL;
 	int rc;
@@ -340,8 +337,8 @@ static json_t *info_json_brief(const struct job_info *j)
 			 j->has_last_error ? j->last_error : NULL);
 }
 
-int jobs_retry(struct db *db, const struct actor *actor, const char *id, const char *reason,
-	       struct job_info *out, struct err *e)
+int jobs_retry(struct db *db, const struct actor *actor, const char *id, const char *reason, struct job_info *out,
+	       struct err *e)
 {
 	struct db_conn *c = NULL;
 	struct job_info before, after;
@@ -411,7 +408,7 @@ struct jobs {
 	pthread_cond_t work_cond;  /* jobs_notify and stop */
 	pthread_cond_t sched_cond; /* stop */
 	atomic_bool stopping;
-	unsigned long notify_seq;  /* guarded by mu */
+	unsigned long notify_seq; /* guarded by mu */
 	struct jobs_worker *workers;
 	int nworkers;
 	pthread_t sched_thread;
@@ -483,9 +480,8 @@ static void *sched_main(void *arg)
 	return NULL;
 }
 
-int jobs_start(struct app *app, const struct job_type *types, size_t ntypes,
-	       const struct job_schedule *sched, size_t nsched, int workers, struct jobs **out,
-	       struct err *e)
+int jobs_start(struct app *app, const struct job_type *types, size_t ntypes, const struct job_schedule *sched,
+	       size_t nsched, int workers, struct jobs **out, struct err *e)
 {
 	struct jobs *j;
 	pthread_condattr_t ca;

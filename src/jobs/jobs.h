@@ -71,14 +71,14 @@
 struct app;
 struct jobs;
 
-#define JOBS_TENANT_GLOBAL "-"          /* tenant id of global maintenance jobs */
-#define JOBS_KIND_MAX 63                /* bytes of a kind name */
-#define JOBS_DEDUPE_MAX 255             /* bytes of a dedupe key */
-#define JOBS_DEFAULT_MAX_ATTEMPTS 5     /* when a type says 0 */
-#define JOBS_DEFAULT_TIMEOUT_S 300      /* lease when a type says 0 */
-#define JOBS_POLL_MS 200                /* idle worker poll interval */
-#define JOBS_SCHED_TICK_MS 5000         /* scheduler wake-up interval */
-#define JOBS_ERROR_MAX 255              /* bytes of last_error kept */
+#define JOBS_TENANT_GLOBAL	  "-"  /* tenant id of global maintenance jobs */
+#define JOBS_KIND_MAX		  63   /* bytes of a kind name */
+#define JOBS_DEDUPE_MAX		  255  /* bytes of a dedupe key */
+#define JOBS_DEFAULT_MAX_ATTEMPTS 5    /* when a type says 0 */
+#define JOBS_DEFAULT_TIMEOUT_S	  300  /* lease when a type says 0 */
+#define JOBS_POLL_MS		  200  /* idle worker poll interval */
+#define JOBS_SCHED_TICK_MS	  5000 /* scheduler wake-up interval */
+#define JOBS_ERROR_MAX		  255  /* bytes of last_error kept */
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_DEAD, JOB_STATE_COUNT };
 
@@ -92,8 +92,8 @@ struct job {
 	char id[37];
 	char tenant_id[37];
 	char kind[64];
-	json_t *payload;  /* borrowed from the worker for the call (never NULL) */
-	int attempts;     /* this run's number, 1-based */
+	json_t *payload; /* borrowed from the worker for the call (never NULL) */
+	int attempts;	 /* this run's number, 1-based */
 	int max_attempts;
 };
 
@@ -134,8 +134,8 @@ const struct job_type *jobs_find_type(const struct job_type *types, size_t n, co
  * max_attempts is taken from the server's job table (default when the kind
  * is not there; the worker's table decides at run time).
  * Bad input -> ERR_INVALID; database errors as db.h. */
-int jobs_enqueue(struct db_conn *c, const char *tenant_id, const char *kind, json_t *payload,
-		 const char *dedupe_key, int64_t delay_s, char id_out[37], struct err *e);
+int jobs_enqueue(struct db_conn *c, const char *tenant_id, const char *kind, json_t *payload, const char *dedupe_key,
+		 int64_t delay_s, char id_out[37], struct err *e);
 
 /* Claim one due job (queued or failed with run_at <= now, or running with
  * an expired lease) and run it synchronously with the handler of its kind
@@ -143,14 +143,14 @@ int jobs_enqueue(struct db_conn *c, const char *tenant_id, const char *kind, jso
  * claimed (whatever its outcome), 0 when none was due. worker_id is stored
  * in locked_by. Returns an error only when the database failed; a failing
  * handler is the job's outcome, not an error of this call. Uses app->db. */
-int jobs_run_once(struct app *app, const struct job_type *types, size_t ntypes, const char *worker_id,
-		  int *ran, struct err *e);
+int jobs_run_once(struct app *app, const struct job_type *types, size_t ntypes, const char *worker_id, int *ran,
+		  struct err *e);
 
 /* One scheduler pass at time now_s: for each schedule enqueue the current
  * slot's job (deduplicated, one transaction per schedule). *enqueued (may be
  * NULL) gets how many jobs were newly inserted. Uses app->db. */
-int jobs_schedule_tick(struct app *app, const struct job_schedule *sched, size_t nsched, int64_t now_s,
-		       int *enqueued, struct err *e);
+int jobs_schedule_tick(struct app *app, const struct job_schedule *sched, size_t nsched, int64_t now_s, int *enqueued,
+		       struct err *e);
 
 /* The random delay after failed attempt `attempts` (1-based) of type t, and
  * its upper bound min(max, base * 2^(attempts-1)). */
@@ -160,9 +160,8 @@ int64_t jobs_backoff_s(const struct job_type *t, int attempts);
 /* Start `workers` (>= 0) worker threads and, when nsched > 0, one scheduler
  * thread. app, types and sched are borrowed and must outlive jobs_stop.
  * *out is owned: release with jobs_stop. */
-int jobs_start(struct app *app, const struct job_type *types, size_t ntypes,
-	       const struct job_schedule *sched, size_t nsched, int workers, struct jobs **out,
-	       struct err *e);
+int jobs_start(struct app *app, const struct job_type *types, size_t ntypes, const struct job_schedule *sched,
+	       size_t nsched, int workers, struct jobs **out, struct err *e);
 /* Signal every thread, let each finish its running job, join them and free
  * j. NULL is a no-op. */
 void jobs_stop(struct jobs *j);
@@ -192,8 +191,8 @@ struct job_info {
 /* One page of tenant_id's jobs, newest first. state (NULL = any; must be a
  * state name) and kind (NULL = any) filter. *items is owned (free()),
  * *n its length, *total the count over all pages. */
-int jobs_list(struct db *db, const char *tenant_id, const char *state, const char *kind, int page,
-	      int limit, struct job_info **items, size_t *n, int64_t *total, struct err *e);
+int jobs_list(struct db *db, const char *tenant_id, const char *state, const char *kind, int page, int limit,
+	      struct job_info **items, size_t *n, int64_t *total, struct err *e);
 
 /* Put a failed or dead job of actor->tenant_id back in the queue: state
  * queued, run_at now, attempts 0, last_error kept until the next run.
@@ -201,7 +200,7 @@ int jobs_list(struct db *db, const char *tenant_id, const char *state, const cha
  * Unknown id or another tenant's job -> ERR_NOT_FOUND; any other state ->
  * ERR_CONFLICT named "INVALID_STATE" with the current state in the message.
  * *out (may be NULL) gets the job after the change. */
-int jobs_retry(struct db *db, const struct actor *actor, const char *id, const char *reason,
-	       struct job_info *out, struct err *e);
+int jobs_retry(struct db *db, const struct actor *actor, const char *id, const char *reason, struct job_info *out,
+	       struct err *e);
 
 #endif

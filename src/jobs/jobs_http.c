@@ -19,7 +19,7 @@
 #include "jobs/jobs.h"
 
 #define JOBS_DEFAULT_LIMIT 20
-#define JOBS_MAX_LIMIT 100
+#define JOBS_MAX_LIMIT	   100
 
 static json_t *str_or_null(const char *s)
 {
@@ -73,7 +73,7 @@ int jobs_http_list(struct req_ctx *ctx, struct http_resp *resp, struct err *e)
 }
 
 static const struct jv_field retry_fields[] = {
-	{ .name = "reason", .type = JV_STRING, .flags = JV_NULLABLE, .min = 0, .max = 500 },
+    {.name = "reason", .type = JV_STRING, .flags = JV_NULLABLE, .min = 0, .max = 500},
 };
 
 int jobs_http_retry(struct req_ctx *ctx, struct http_resp *resp, struct err *e)

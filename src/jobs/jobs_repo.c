@@ -17,8 +17,8 @@
 
 #include "core/mem.h"
 
-#define JOB_INFO_COLS                                                                               \
-	"id, kind, state, attempts, max_attempts, run_at, last_error, created_at, updated_at, "   \
+#define JOB_INFO_COLS                                                                                                  \
+	"id, kind, state, attempts, max_attempts, run_at, last_error, created_at, updated_at, "                        \
 	"finished_at"
 
 static void copy_text(char *dst, size_t cap, const char *src)
@@ -26,20 +26,19 @@ static void copy_text(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
-int jobs_repo_insert(struct db_conn *c, const char *id, const char *tenant_id, const char *kind,
-		     const char *payload, const char *state, int max_attempts, const char *run_at,
-		     const char *last_error, const char *dedupe_key, const char *now, int *inserted,
-		     struct err *e)
+int jobs_repo_insert(struct db_conn *c, const char *id, const char *tenant_id, const char *kind, const char *payload,
+		     const char *state, int max_attempts, const char *run_at, const char *last_error,
+		     const char *dedupe_key, const char *now, int *inserted, struct err *e)
 {
 	static const char sql[] =
-		"INSERT INTO jobs (id, tenant_id, kind, payload, state, attempts, max_attempts, run_at, "
-		"last_error, dedupe_key, created_at, updated_at, finished_at) "
-		"VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING";
+	    "INSERT INTO jobs (id, tenant_id, kind, payload, state, attempts, max_attempts, run_at, "
+	    "last_error, dedupe_key, created_at, updated_at, finished_at) "
+	    "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING";
 	bool final = strcmp(state, "dead") == 0 || strcmp(state, "succeeded") == 0;
 	struct db_param p[] = {
-		DBP_TEXT(id),	      DBP_TEXT(tenant_id), DBP_TEXT(kind),	 DBP_TEXT(payload),
-		DBP_TEXT(state),      DBP_INT(max_attempts), DBP_TEXT(run_at), DBP_TEXT(last_error),
-		DBP_TEXT(dedupe_key), DBP_TEXT(now),	   DBP_TEXT(now),	 DBP_TEXT(final ? now : NULL),
+	    DBP_TEXT(id),	  DBP_TEXT(tenant_id),	 DBP_TEXT(kind),   DBP_TEXT(payload),
+	    DBP_TEXT(state),	  DBP_INT(max_attempts), DBP_TEXT(run_at), DBP_TEXT(last_error),
+	    DBP_TEXT(dedupe_key), DBP_TEXT(now),	 DBP_TEXT(now),	   DBP_TEXT(final ? now : NULL),
 	};
 	int64_t affected = 0;
 	int rc = db_exec(c, sql, p, DB_NPARAMS(p), &affected, e);
@@ -51,7 +50,7 @@ int jobs_repo_insert(struct db_conn *c, const char *id, const char *tenant_id, c
 
 int jobs_repo_id_by_dedupe(struct db_conn *c, const char *dedupe_key, char id_out[37], struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(dedupe_key) };
+	struct db_param p[] = {DBP_TEXT(dedupe_key)};
 	struct db_rows *r = NULL;
 	int rc = db_query(c, "SELECT id FROM jobs WHERE dedupe_key = ?", p, DB_NPARAMS(p), &r, e);
 
@@ -68,22 +67,19 @@ int jobs_repo_id_by_dedupe(struct db_conn *c, const char *dedupe_key, char id_ou
 int jobs_repo_claim(struct db_conn *c, const char *worker_id, const char *now, const char *lease_until,
 		    struct jobs_claimed *out, bool *found, struct err *e)
 {
-	static const char sql_pg[] =
-		"UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?, "
-		"locked_until = ?, updated_at = ? WHERE id = (SELECT id FROM jobs "
-		"WHERE (state IN ('queued', 'failed') AND run_at <= ?) "
-		"OR (state = 'running' AND locked_until < ?) "
-		"ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
-		"RETURNING id, tenant_id, kind, payload, attempts, max_attempts";
-	static const char sql_lite[] =
-		"UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?, "
-		"locked_until = ?, updated_at = ? WHERE id = (SELECT id FROM jobs "
-		"WHERE (state IN ('queued', 'failed') AND run_at <= ?) "
-		"OR (state = 'running' AND locked_until < ?) "
-		"ORDER BY run_at LIMIT 1) "
-		"RETURNING id, tenant_id, kind, payload, attempts, max_attempts";
-	struct db_param p[] = { DBP_TEXT(worker_id), DBP_TEXT(lease_until), DBP_TEXT(now), DBP_TEXT(now),
-				DBP_TEXT(now) };
+	static const char sql_pg[] = "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?, "
+				     "locked_until = ?, updated_at = ? WHERE id = (SELECT id FROM jobs "
+				     "WHERE (state IN ('queued', 'failed') AND run_at <= ?) "
+				     "OR (state = 'running' AND locked_until < ?) "
+				     "ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
+				     "RETURNING id, tenant_id, kind, payload, attempts, max_attempts";
+	static const char sql_lite[] = "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?, "
+				       "locked_until = ?, updated_at = ? WHERE id = (SELECT id FROM jobs "
+				       "WHERE (state IN ('queued', 'failed') AND run_at <= ?) "
+				       "OR (state = 'running' AND locked_until < ?) "
+				       "ORDER BY run_at LIMIT 1) "
+				       "RETURNING id, tenant_id, kind, payload, attempts, max_attempts";
+	struct db_param p[] = {DBP_TEXT(worker_id), DBP_TEXT(lease_until), DBP_TEXT(now), DBP_TEXT(now), DBP_TEXT(now)};
 	struct db_rows *r = NULL;
 	int rc = db_query(c, db_conn_backend(c) == DB_PGSQL ? sql_pg : sql_lite, p, DB_NPARAMS(p), &r, e);
 
@@ -104,10 +100,10 @@ int jobs_repo_claim(struct db_conn *c, const char *worker_id, const char *now, c
 	return 0;
 }
 
-int jobs_repo_set_lease(struct db_conn *c, const char *id, const char *worker_id, const char *until,
-			const char *now, struct err *e)
+int jobs_repo_set_lease(struct db_conn *c, const char *id, const char *worker_id, const char *until, const char *now,
+			struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(until), DBP_TEXT(now), DBP_TEXT(id), DBP_TEXT(worker_id) };
+	struct db_param p[] = {DBP_TEXT(until), DBP_TEXT(now), DBP_TEXT(id), DBP_TEXT(worker_id)};
 
 	return db_exec(c,
 		       "UPDATE jobs SET locked_until = ?, updated_at = ? "
@@ -115,14 +111,14 @@ int jobs_repo_set_lease(struct db_conn *c, const char *id, const char *worker_id
 		       p, DB_NPARAMS(p), NULL, e);
 }
 
-int jobs_repo_finish(struct db_conn *c, const char *id, const char *worker_id, const char *state,
-		     const char *run_at, const char *last_error, int max_attempts, const char *now,
-		     int64_t *affected, struct err *e)
+int jobs_repo_finish(struct db_conn *c, const char *id, const char *worker_id, const char *state, const char *run_at,
+		     const char *last_error, int max_attempts, const char *now, int64_t *affected, struct err *e)
 {
 	bool final = strcmp(state, "failed") != 0;
 	struct db_param p[] = {
-		DBP_TEXT(state),       DBP_TEXT(run_at),      DBP_TEXT(last_error), DBP_INT(max_attempts),
-		DBP_TEXT(now),	       DBP_TEXT(final ? now : NULL), DBP_TEXT(id),    DBP_TEXT(worker_id),
+	    DBP_TEXT(state),	   DBP_TEXT(run_at),	DBP_TEXT(last_error),
+	    DBP_INT(max_attempts), DBP_TEXT(now),	DBP_TEXT(final ? now : NULL),
+	    DBP_TEXT(id),	   DBP_TEXT(worker_id),
 	};
 
 	return db_exec(c,
@@ -169,19 +165,17 @@ static void row_to_info(const struct db_rows *r, size_t i, struct job_info *out)
 }
 
 /* The filter shared by the list and its count: tenant, optional state, optional kind. */
-#define LIST_WHERE                                                                                  \
-	" FROM jobs WHERE tenant_id = ? AND (CAST(? AS TEXT) IS NULL OR state = ?) "                \
+#define LIST_WHERE                                                                                                     \
+	" FROM jobs WHERE tenant_id = ? AND (CAST(? AS TEXT) IS NULL OR state = ?) "                                   \
 	"AND (CAST(? AS TEXT) IS NULL OR kind = ?)"
 
-int jobs_repo_list(struct db_conn *c, const char *tenant_id, const char *state, const char *kind,
-		   int limit, int64_t offset, struct job_info **items, size_t *n, struct err *e)
+int jobs_repo_list(struct db_conn *c, const char *tenant_id, const char *state, const char *kind, int limit,
+		   int64_t offset, struct job_info **items, size_t *n, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(tenant_id), DBP_TEXT(state), DBP_TEXT(state), DBP_TEXT(kind),
-				DBP_TEXT(kind),	     DBP_INT(limit),  DBP_INT(offset) };
+	struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(state), DBP_TEXT(state), DBP_TEXT(kind),
+			       DBP_TEXT(kind),	    DBP_INT(limit),  DBP_INT(offset)};
 	struct db_rows *r = NULL;
-	int rc = db_query(c,
-			  "SELECT " JOB_INFO_COLS LIST_WHERE
-			  " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+	int rc = db_query(c, "SELECT " JOB_INFO_COLS LIST_WHERE " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
 			  p, DB_NPARAMS(p), &r, e);
 
 	*items = NULL;
@@ -196,22 +190,20 @@ int jobs_repo_list(struct db_conn *c, const char *tenant_id, const char *state, 
 	return 0;
 }
 
-int jobs_repo_count(struct db_conn *c, const char *tenant_id, const char *state, const char *kind,
-		    int64_t *total, struct err *e)
+int jobs_repo_count(struct db_conn *c, const char *tenant_id, const char *state, const char *kind, int64_t *total,
+		    struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(tenant_id), DBP_TEXT(state), DBP_TEXT(state), DBP_TEXT(kind),
-				DBP_TEXT(kind) };
+	struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(state), DBP_TEXT(state), DBP_TEXT(kind), DBP_TEXT(kind)};
 
 	return db_query_int(c, "SELECT COUNT(*)" LIST_WHERE, p, DB_NPARAMS(p), total, e);
 }
 
-int jobs_repo_get(struct db_conn *c, const char *tenant_id, const char *id, struct job_info *out,
-		  struct err *e)
+int jobs_repo_get(struct db_conn *c, const char *tenant_id, const char *id, struct job_info *out, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(id), DBP_TEXT(tenant_id) };
+	struct db_param p[] = {DBP_TEXT(id), DBP_TEXT(tenant_id)};
 	struct db_rows *r = NULL;
-	int rc = db_query(c, "SELECT " JOB_INFO_COLS " FROM jobs WHERE id = ? AND tenant_id = ?", p,
-			  DB_NPARAMS(p), &r, e);
+	int rc =
+	    db_query(c, "SELECT " JOB_INFO_COLS " FROM jobs WHERE id = ? AND tenant_id = ?", p, DB_NPARAMS(p), &r, e);
 
 	if (rc)
 		return rc;
@@ -223,10 +215,10 @@ int jobs_repo_get(struct db_conn *c, const char *tenant_id, const char *id, stru
 	return rc;
 }
 
-int jobs_repo_requeue(struct db_conn *c, const char *tenant_id, const char *id, const char *now,
-		      int64_t *affected, struct err *e)
+int jobs_repo_requeue(struct db_conn *c, const char *tenant_id, const char *id, const char *now, int64_t *affected,
+		      struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(now), DBP_TEXT(now), DBP_TEXT(id), DBP_TEXT(tenant_id) };
+	struct db_param p[] = {DBP_TEXT(now), DBP_TEXT(now), DBP_TEXT(id), DBP_TEXT(tenant_id)};
 
 	return db_exec(c,
 		       "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, locked_by = NULL, "
@@ -237,7 +229,7 @@ int jobs_repo_requeue(struct db_conn *c, const char *tenant_id, const char *id, 
 
 int jobs_repo_purge_sessions(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(cutoff), DBP_TEXT(cutoff) };
+	struct db_param p[] = {DBP_TEXT(cutoff), DBP_TEXT(cutoff)};
 
 	return db_exec(c,
 		       "DELETE FROM sessions WHERE expires_at < ? "
@@ -247,16 +239,15 @@ int jobs_repo_purge_sessions(struct db_conn *c, const char *cutoff, int64_t *del
 
 int jobs_repo_purge_idempotency(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(cutoff) };
+	struct db_param p[] = {DBP_TEXT(cutoff)};
 
-	return db_exec(c, "DELETE FROM idempotency_keys WHERE created_at < ?", p, DB_NPARAMS(p), deleted,
-		       e);
+	return db_exec(c, "DELETE FROM idempotency_keys WHERE created_at < ?", p, DB_NPARAMS(p), deleted, e);
 }
 
 int jobs_repo_purge_jobs(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(cutoff) };
+	struct db_param p[] = {DBP_TEXT(cutoff)};
 
-	return db_exec(c, "DELETE FROM jobs WHERE state = 'succeeded' AND finished_at < ?", p,
-		       DB_NPARAMS(p), deleted, e);
+	return db_exec(c, "DELETE FROM jobs WHERE state = 'succeeded' AND finished_at < ?", p, DB_NPARAMS(p), deleted,
+		       e);
 }

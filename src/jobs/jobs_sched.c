@@ -18,8 +18,7 @@
 #include "jobs/jobs.h"
 #include "jobs/jobs_repo.h"
 
-static int enqueue_slot(struct db *db, const struct job_schedule *s, int64_t now_s, int *inserted,
-			struct err *e)
+static int enqueue_slot(struct db *db, const struct job_schedule *s, int64_t now_s, int *inserted, struct err *e)
 {
 	size_t ntypes = 0;
 	const struct job_type *types = job_types_table(&ntypes);
@@ -39,8 +38,8 @@ static int enqueue_slot(struct db *db, const struct job_schedule *s, int64_t now
 	rc = db_begin(c, e);
 	if (rc == 0)
 		rc = jobs_repo_insert(c, id, JOBS_TENANT_GLOBAL, s->kind, payload, "queued",
-				      t && t->max_attempts > 0 ? t->max_attempts : JOBS_DEFAULT_MAX_ATTEMPTS, now,
-				      NULL, key, now, inserted, e);
+				      t && t->max_attempts > 0 ? t->max_attempts : JOBS_DEFAULT_MAX_ATTEMPTS, now, NULL,
+				      key, now, inserted, e);
 	if (rc == 0)
 		rc = db_commit(c, e);
 	db_release(c);
@@ -50,8 +49,8 @@ static int enqueue_slot(struct db *db, const struct job_schedule *s, int64_t now
 	return rc;
 }
 
-int jobs_schedule_tick(struct app *app, const struct job_schedule *sched, size_t nsched, int64_t now_s,
-		       int *enqueued, struct err *e)
+int jobs_schedule_tick(struct app *app, const struct job_schedule *sched, size_t nsched, int64_t now_s, int *enqueued,
+		       struct err *e)
 {
 	int count = 0, first_rc = 0;
 

@@ -17,17 +17,17 @@
 
 #include "harness.h"
 
-#define JOB_DEAD "a0000000-0000-4000-8000-000000000001"
+#define JOB_DEAD    "a0000000-0000-4000-8000-000000000001"
 #define JOB_RUNNING "a0000000-0000-4000-8000-000000000002"
-#define JOB_DONE "a0000000-0000-4000-8000-000000000003"
-#define JOB_LATER "a0000000-0000-4000-8000-000000000004"
-#define JOB_OTHER "a0000000-0000-4000-8000-000000000005"
+#define JOB_DONE    "a0000000-0000-4000-8000-000000000003"
+#define JOB_LATER   "a0000000-0000-4000-8000-000000000004"
+#define JOB_OTHER   "a0000000-0000-4000-8000-000000000005"
 
 static char demo_tenant[64];
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -54,9 +54,8 @@ static long long sql_int(const char *sql)
 }
 
 /* Insert one job of tenant with the given state and columns. */
-static void insert_job(const char *id, const char *tenant, const char *state, int attempts,
-		       const char *run_at, const char *locked_until, const char *last_error,
-		       const char *finished_at)
+static void insert_job(const char *id, const char *tenant, const char *state, int attempts, const char *run_at,
+		       const char *locked_until, const char *last_error, const char *finished_at)
 {
 	char sql[1024], lu[64], le[128], fa[64];
 
@@ -169,7 +168,7 @@ static void t_list_validation(void **state)
  * tenant, its workers run them, and no tenant ever sees them. */
 static void t_scheduled_maintenance(void **state)
 {
-	static const char *const kinds[] = { "sessions.purge", "idempotency.purge", "jobs.purge", "audit.verify" };
+	static const char *const kinds[] = {"sessions.purge", "idempotency.purge", "jobs.purge", "audit.verify"};
 	char sql[256];
 	struct api_resp *r;
 	long long done = 0;
@@ -205,8 +204,7 @@ static void t_retry_dead_job(void **state)
 	int seen = 0;
 
 	(void)state;
-	insert_job(JOB_DEAD, demo_tenant, "dead", 3, "2025-01-01T00:00:00Z", NULL, "boom",
-		   "2025-01-01T00:05:00Z");
+	insert_job(JOB_DEAD, demo_tenant, "dead", 3, "2025-01-01T00:00:00Z", NULL, "boom", "2025-01-01T00:05:00Z");
 
 	r = get("/api/jobs?state=dead&kind=test.api", api_admin_token());
 	assert_status(r, 200);
@@ -292,10 +290,8 @@ static void t_retry_state_guard(void **state)
 	struct api_resp *r;
 
 	(void)state;
-	insert_job(JOB_RUNNING, demo_tenant, "running", 1, "2025-01-01T00:00:00Z", "2999-01-01T00:00:00Z",
-		   NULL, NULL);
-	insert_job(JOB_DONE, demo_tenant, "succeeded", 1, "2025-01-01T00:00:00Z", NULL, NULL,
-		   "2025-01-01T00:01:00Z");
+	insert_job(JOB_RUNNING, demo_tenant, "running", 1, "2025-01-01T00:00:00Z", "2999-01-01T00:00:00Z", NULL, NULL);
+	insert_job(JOB_DONE, demo_tenant, "succeeded", 1, "2025-01-01T00:00:00Z", NULL, NULL, "2025-01-01T00:01:00Z");
 	insert_job(JOB_LATER, demo_tenant, "queued", 0, "2999-01-01T00:00:00Z", NULL, NULL, NULL);
 
 	r = retry(JOB_RUNNING, api_admin_token(), NULL);
@@ -314,8 +310,7 @@ static void t_retry_state_guard(void **state)
 	assert_int_equal(sql_int("SELECT COUNT(*) FROM jobs WHERE id = '" JOB_RUNNING "' AND state = 'running' "
 				 "AND attempts = 1"),
 			 1);
-	assert_int_equal(sql_int("SELECT COUNT(*) FROM audit_log WHERE entity = 'job' AND entity_id = '" JOB_LATER
-				 "'"),
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM audit_log WHERE entity = 'job' AND entity_id = '" JOB_LATER "'"),
 			 0);
 	/* The running filter. */
 	r = get("/api/jobs?state=running", api_admin_token());
@@ -370,12 +365,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_list_access),
-		cmocka_unit_test(t_list_validation),
-		cmocka_unit_test(t_scheduled_maintenance),
-		cmocka_unit_test(t_retry_dead_job),
-		cmocka_unit_test(t_retry_state_guard),
-		cmocka_unit_test(t_retry_not_found),
+	    cmocka_unit_test(t_list_access),	       cmocka_unit_test(t_list_validation),
+	    cmocka_unit_test(t_scheduled_maintenance), cmocka_unit_test(t_retry_dead_job),
+	    cmocka_unit_test(t_retry_state_guard),     cmocka_unit_test(t_retry_not_found),
 	};
 
 	return cmocka_run_group_tests_name("api_jobs", tests, setup, teardown);

@@ -37,8 +37,8 @@
 
 #define TENANT_A "11111111-1111-4111-8111-111111111111"
 #define TENANT_B "22222222-2222-4222-8222-222222222222"
-#define PAST "2000-01-01T00:00:00Z"
-#define NCOUNT 200
+#define PAST	 "2000-01-01T00:00:00Z"
+#define NCOUNT	 200
 
 struct fx {
 	enum db_backend kind;
@@ -96,7 +96,7 @@ static int run_count(struct app *app, const struct job *job, struct err *e)
 /* Simulates losing the lease mid-run: another worker takes the job over. */
 static int run_stolen(struct app *app, const struct job *job, struct err *e)
 {
-	struct db_param p[] = { DBP_TEXT(job->id) };
+	struct db_param p[] = {DBP_TEXT(job->id)};
 	struct db_conn *c = NULL;
 	int rc = db_acquire(app->db, DB_WRITE, &c, e);
 
@@ -108,11 +108,9 @@ static int run_stolen(struct app *app, const struct job *job, struct err *e)
 }
 
 static const struct job_type test_types[] = {
-	{ "test.ok", run_ok, 3, 0, 0, 60 },
-	{ "test.flaky", run_flaky, 5, 10, 1000, 60 },
-	{ "test.fail", run_fail, 3, 0, 0, 60 },
-	{ "test.count", run_count, 3, 0, 0, 60 },
-	{ "test.stolen", run_stolen, 3, 0, 0, 60 },
+    {"test.ok", run_ok, 3, 0, 0, 60},	      {"test.flaky", run_flaky, 5, 10, 1000, 60},
+    {"test.fail", run_fail, 3, 0, 0, 60},     {"test.count", run_count, 3, 0, 0, 60},
+    {"test.stolen", run_stolen, 3, 0, 0, 60},
 };
 #define NTEST_TYPES (sizeof(test_types) / sizeof(test_types[0]))
 
@@ -140,7 +138,7 @@ static void rm_tree(const char *dir)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -211,7 +209,7 @@ struct row {
 static void get_row(struct fx *f, const char *id, struct row *r)
 {
 	struct db_conn *c = acq(f->db, DB_READ);
-	struct db_param p[] = { DBP_TEXT(id) };
+	struct db_param p[] = {DBP_TEXT(id)};
 	struct db_rows *rows = NULL;
 	struct err e;
 
@@ -228,8 +226,7 @@ static void get_row(struct fx *f, const char *id, struct row *r)
 	r->max_attempts = (int)db_rows_int(rows, 0, 2);
 	snprintf(r->run_at, sizeof(r->run_at), "%s", db_rows_text(rows, 0, 3));
 	r->has_last_error = !db_rows_isnull(rows, 0, 4);
-	snprintf(r->last_error, sizeof(r->last_error), "%s",
-		 r->has_last_error ? db_rows_text(rows, 0, 4) : "");
+	snprintf(r->last_error, sizeof(r->last_error), "%s", r->has_last_error ? db_rows_text(rows, 0, 4) : "");
 	r->has_finished = !db_rows_isnull(rows, 0, 5);
 	snprintf(r->finished_at, sizeof(r->finished_at), "%s", r->has_finished ? db_rows_text(rows, 0, 5) : "");
 	r->has_lock = !db_rows_isnull(rows, 0, 6);
@@ -241,7 +238,7 @@ static void get_row(struct fx *f, const char *id, struct row *r)
 
 static void rewind_job(struct fx *f, const char *id)
 {
-	struct db_param p[] = { DBP_TEXT(PAST), DBP_TEXT(id) };
+	struct db_param p[] = {DBP_TEXT(PAST), DBP_TEXT(id)};
 
 	exec_ok(f, "UPDATE jobs SET run_at = ? WHERE id = ?", p, 2);
 }
@@ -271,7 +268,7 @@ static int64_t iso_s(const char *iso)
 
 static int setup_common(struct fx *f)
 {
-	struct db_options o = { .pool_size = 8, .acquire_timeout_ms = 20000, .busy_timeout_ms = 20000 };
+	struct db_options o = {.pool_size = 8, .acquire_timeout_ms = 20000, .busy_timeout_ms = 20000};
 	struct err e;
 
 	err_clear(&e);
@@ -299,7 +296,7 @@ static int setup_sqlite(void **state)
 
 static int admin_exec(const char *url, const char *sql)
 {
-	struct db_options o = { .pool_size = 1 };
+	struct db_options o = {.pool_size = 1};
 	struct db *db = NULL;
 	struct db_conn *c = NULL;
 	struct err e;
@@ -402,7 +399,7 @@ static void t_enqueue_tx(void **state)
 	assert_false(r.has_last_error);
 	assert_false(r.has_finished);
 	{
-		struct db_param p[] = { DBP_TEXT(id) };
+		struct db_param p[] = {DBP_TEXT(id)};
 		struct db_conn *rc = acq(f->db, DB_READ);
 		struct db_rows *rows = NULL;
 		json_t *stored;
@@ -467,8 +464,8 @@ static void t_dedupe(void **state)
 
 static void t_backoff_window(void **state)
 {
-	const struct job_type t = { "x", run_ok, 10, 10, 1000, 60 };
-	const struct job_type zero = { "x", run_ok, 10, 0, 0, 60 };
+	const struct job_type t = {"x", run_ok, 10, 10, 1000, 60};
+	const struct job_type zero = {"x", run_ok, 10, 0, 0, 60};
 	int64_t prev = 0, seen_min = 1 << 30, seen_max = -1;
 
 	(void)state;
@@ -536,9 +533,12 @@ static void t_retry_then_succeed(void **state)
 static void t_dead_and_retry(void **state)
 {
 	struct fx *f = *state;
-	struct actor admin = { .tenant_id = TENANT_A, .kind = "user", .id = "33333333-3333-4333-8333-333333333333",
-			       .ip = "127.0.0.1", .request_id = "req-1" };
-	struct actor other = { .tenant_id = TENANT_B, .kind = "user", .id = "44444444-4444-4444-8444-444444444444" };
+	struct actor admin = {.tenant_id = TENANT_A,
+			      .kind = "user",
+			      .id = "33333333-3333-4333-8333-333333333333",
+			      .ip = "127.0.0.1",
+			      .request_id = "req-1"};
+	struct actor other = {.tenant_id = TENANT_B, .kind = "user", .id = "44444444-4444-4444-8444-444444444444"};
 	struct job_info info;
 	char id[37], unknown[37];
 	struct row r;
@@ -623,9 +623,9 @@ static void t_stale_reclaimed(void **state)
 	enqueue(f, TENANT_A, "test.ok", NULL, NULL, 0, live);
 	enqueue(f, TENANT_A, "test.ok", NULL, NULL, 0, spent);
 	{
-		struct db_param p[] = { DBP_TEXT(PAST), DBP_TEXT(id) };
-		struct db_param q[] = { DBP_TEXT(live) };
-		struct db_param s[] = { DBP_TEXT(PAST), DBP_TEXT(spent) };
+		struct db_param p[] = {DBP_TEXT(PAST), DBP_TEXT(id)};
+		struct db_param q[] = {DBP_TEXT(live)};
+		struct db_param s[] = {DBP_TEXT(PAST), DBP_TEXT(spent)};
 
 		exec_ok(f,
 			"UPDATE jobs SET state = 'running', attempts = 1, locked_by = 'dead-worker', "
@@ -679,7 +679,7 @@ struct second {
 
 static void open_second(struct fx *f, struct second *s)
 {
-	struct db_options o = { .pool_size = 6, .acquire_timeout_ms = 20000, .busy_timeout_ms = 20000 };
+	struct db_options o = {.pool_size = 6, .acquire_timeout_ms = 20000, .busy_timeout_ms = 20000};
 	struct err e;
 
 	err_clear(&e);
@@ -706,8 +706,7 @@ static void t_concurrent_workers(void **state)
 	for (int i = 0; i < NCOUNT; i++) {
 		json_t *p = json_pack("{s:i}", "n", i);
 
-		assert_int_equal(jobs_enqueue(c, i % 2 ? TENANT_A : TENANT_B, "test.count", p, NULL, 0, NULL, &e),
-				 0);
+		assert_int_equal(jobs_enqueue(c, i % 2 ? TENANT_A : TENANT_B, "test.count", p, NULL, 0, NULL, &e), 0);
 		json_decref(p);
 	}
 	assert_int_equal(db_commit(c, &e), 0);
@@ -766,8 +765,8 @@ static void t_start_stop(void **state)
 }
 
 static const struct job_schedule test_sched[] = {
-	{ "t.hourly", "test.ok", 3600 },
-	{ "t.daily", "test.ok", 86400 },
+    {"t.hourly", "test.ok", 3600},
+    {"t.daily", "test.ok", 86400},
 };
 
 struct tick_arg {
@@ -811,7 +810,7 @@ static void t_scheduler(void **state)
 	assert_int_equal(count_jobs(f), 2);
 	snprintf(key, sizeof(key), "sched:t.hourly:%lld", (long long)(day0 / 3600));
 	{
-		struct db_param p[] = { DBP_TEXT(key) };
+		struct db_param p[] = {DBP_TEXT(key)};
 
 		assert_int_equal(q_int(f,
 				       "SELECT COUNT(*) FROM jobs WHERE dedupe_key = ? AND tenant_id = '-' "
@@ -822,17 +821,15 @@ static void t_scheduler(void **state)
 
 	/* Two schedulers on two pools race over the same 20 hourly slots. */
 	open_second(f, &s2);
-	a1 = (struct tick_arg){ &f->app, day0 + 30, 0 };
-	a2 = (struct tick_arg){ &s2.app, day0 + 40, 0 };
+	a1 = (struct tick_arg){&f->app, day0 + 30, 0};
+	a2 = (struct tick_arg){&s2.app, day0 + 40, 0};
 	assert_int_equal(pthread_create(&t1, NULL, tick_thread, &a1), 0);
 	assert_int_equal(pthread_create(&t2, NULL, tick_thread, &a2), 0);
 	pthread_join(t1, NULL);
 	pthread_join(t2, NULL);
 	assert_int_equal(a1.failures + a2.failures, 0);
-	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM jobs WHERE dedupe_key LIKE 'sched:t.hourly:%'", NULL, 0),
-			 20);
-	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM jobs WHERE dedupe_key LIKE 'sched:t.daily:%'", NULL, 0),
-			 1);
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM jobs WHERE dedupe_key LIKE 'sched:t.hourly:%'", NULL, 0), 20);
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM jobs WHERE dedupe_key LIKE 'sched:t.daily:%'", NULL, 0), 1);
 
 	/* The scheduler threads of two running queues enqueue the current slot once. */
 	exec_ok(f, "DELETE FROM jobs", NULL, 0);
@@ -913,8 +910,8 @@ static void t_list(void **state)
 
 static void insert_tenant_user(struct fx *f, const char *tenant, const char *user)
 {
-	struct db_param t[] = { DBP_TEXT(tenant), DBP_TEXT(tenant) };
-	struct db_param u[] = { DBP_TEXT(user), DBP_TEXT(tenant), DBP_TEXT(user), DBP_TEXT(user) };
+	struct db_param t[] = {DBP_TEXT(tenant), DBP_TEXT(tenant)};
+	struct db_param u[] = {DBP_TEXT(user), DBP_TEXT(tenant), DBP_TEXT(user), DBP_TEXT(user)};
 
 	exec_ok(f,
 		"INSERT INTO tenants (id, name, slug, kind, currency, country, created_at, updated_at) "
@@ -931,8 +928,8 @@ static void insert_tenant_user(struct fx *f, const char *tenant, const char *use
 static void insert_session(struct fx *f, const char *user, int64_t expires_s, int64_t revoked_s)
 {
 	char id[37], exp[TIME_ISO_LEN + 1], rev[TIME_ISO_LEN + 1];
-	struct db_param p[] = { DBP_TEXT(id), DBP_TEXT(TENANT_A), DBP_TEXT(user), DBP_TEXT(id), DBP_TEXT(exp),
-				DBP_TEXT(revoked_s ? rev : NULL) };
+	struct db_param p[] = {DBP_TEXT(id), DBP_TEXT(TENANT_A), DBP_TEXT(user),
+			       DBP_TEXT(id), DBP_TEXT(exp),	 DBP_TEXT(revoked_s ? rev : NULL)};
 
 	uuid_v4(id);
 	time_iso(expires_s, exp);
@@ -962,17 +959,17 @@ static void t_maintenance(void **state)
 
 	insert_tenant_user(f, TENANT_A, user);
 	exec_ok(f, "DELETE FROM sessions", NULL, 0);
-	insert_session(f, user, now - 10 * 86400, 0);                  /* expired long ago: purged */
-	insert_session(f, user, now + 86400, now - 8 * 86400);         /* revoked long ago: purged */
-	insert_session(f, user, now - 2 * 86400, 0);                   /* recently expired: kept */
-	insert_session(f, user, now + 86400, now - 3600);              /* recently revoked: kept */
-	insert_session(f, user, now + 86400, 0);                       /* live: kept */
+	insert_session(f, user, now - 10 * 86400, 0);	       /* expired long ago: purged */
+	insert_session(f, user, now + 86400, now - 8 * 86400); /* revoked long ago: purged */
+	insert_session(f, user, now - 2 * 86400, 0);	       /* recently expired: kept */
+	insert_session(f, user, now + 86400, now - 3600);      /* recently revoked: kept */
+	insert_session(f, user, now + 86400, 0);	       /* live: kept */
 
 	time_iso(now - 2 * 86400, old_iso);
 	time_iso(now - 60, new_iso);
 	{
-		struct db_param a[] = { DBP_TEXT(TENANT_A), DBP_TEXT("k-old"), DBP_TEXT(old_iso), DBP_TEXT(old_iso) };
-		struct db_param b[] = { DBP_TEXT(TENANT_A), DBP_TEXT("k-new"), DBP_TEXT(new_iso), DBP_TEXT(new_iso) };
+		struct db_param a[] = {DBP_TEXT(TENANT_A), DBP_TEXT("k-old"), DBP_TEXT(old_iso), DBP_TEXT(old_iso)};
+		struct db_param b[] = {DBP_TEXT(TENANT_A), DBP_TEXT("k-new"), DBP_TEXT(new_iso), DBP_TEXT(new_iso)};
 		const char *sql = "INSERT INTO idempotency_keys (tenant_id, idem_key, method, path, request_hash, "
 				  "state, created_at, updated_at) VALUES (?, ?, 'POST', '/x', 'h', 'done', ?, ?)";
 
@@ -983,7 +980,7 @@ static void t_maintenance(void **state)
 	/* An old succeeded job is purged by jobs.purge; a recent one stays. */
 	enqueue(f, TENANT_A, "test.ok", NULL, NULL, 0, id);
 	{
-		struct db_param p[] = { DBP_TEXT(id) };
+		struct db_param p[] = {DBP_TEXT(id)};
 
 		exec_ok(f,
 			"UPDATE jobs SET state = 'succeeded', finished_at = '2001-01-01T00:00:00Z' "
@@ -1013,7 +1010,7 @@ static void t_audit_verify(void **state)
 	struct fx *f = *state;
 	size_t ntypes = 0;
 	const struct job_type *types = job_types_table(&ntypes);
-	struct actor who = { .tenant_id = TENANT_B, .kind = "user", .id = "66666666-6666-4666-8666-666666666666" };
+	struct actor who = {.tenant_id = TENANT_B, .kind = "user", .id = "66666666-6666-4666-8666-666666666666"};
 	struct db_conn *c;
 	char id[37], fid[37];
 	struct row r;
@@ -1035,7 +1032,7 @@ static void t_audit_verify(void **state)
 	/* Forge an entry past the chain head. */
 	uuid_v4(fid);
 	{
-		struct db_param p[] = { DBP_TEXT(fid), DBP_TEXT(TENANT_B) };
+		struct db_param p[] = {DBP_TEXT(fid), DBP_TEXT(TENANT_B)};
 
 		exec_ok(f,
 			"INSERT INTO audit_log (id, tenant_id, seq, at, actor_type, action, entity, prev_hash, "
@@ -1048,7 +1045,7 @@ static void t_audit_verify(void **state)
 	assert_string_equal(r.state, "failed");
 	assert_non_null(strstr(r.last_error, TENANT_B));
 	{
-		struct db_param p[] = { DBP_TEXT(TENANT_B) };
+		struct db_param p[] = {DBP_TEXT(TENANT_B)};
 
 		assert_int_equal(q_int(f,
 				       "SELECT COUNT(*) FROM jobs WHERE tenant_id = ? AND kind = 'audit.verify' "
@@ -1061,22 +1058,22 @@ static void t_audit_verify(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(t_enqueue_tx, reset),
-		cmocka_unit_test_setup(t_enqueue_invalid, reset),
-		cmocka_unit_test_setup(t_dedupe, reset),
-		cmocka_unit_test(t_backoff_window),
-		cmocka_unit_test_setup(t_retry_then_succeed, reset),
-		cmocka_unit_test_setup(t_dead_and_retry, reset),
-		cmocka_unit_test_setup(t_unknown_kind, reset),
-		cmocka_unit_test_setup(t_stale_reclaimed, reset),
-		cmocka_unit_test_setup(t_lease_lost, reset),
-		cmocka_unit_test_setup(t_concurrent_workers, reset),
-		cmocka_unit_test_setup(t_start_stop, reset),
-		cmocka_unit_test_setup(t_scheduler, reset),
-		cmocka_unit_test_setup(t_counts, reset),
-		cmocka_unit_test_setup(t_list, reset),
-		cmocka_unit_test_setup(t_maintenance, reset),
-		cmocka_unit_test_setup(t_audit_verify, reset),
+	    cmocka_unit_test_setup(t_enqueue_tx, reset),
+	    cmocka_unit_test_setup(t_enqueue_invalid, reset),
+	    cmocka_unit_test_setup(t_dedupe, reset),
+	    cmocka_unit_test(t_backoff_window),
+	    cmocka_unit_test_setup(t_retry_then_succeed, reset),
+	    cmocka_unit_test_setup(t_dead_and_retry, reset),
+	    cmocka_unit_test_setup(t_unknown_kind, reset),
+	    cmocka_unit_test_setup(t_stale_reclaimed, reset),
+	    cmocka_unit_test_setup(t_lease_lost, reset),
+	    cmocka_unit_test_setup(t_concurrent_workers, reset),
+	    cmocka_unit_test_setup(t_start_stop, reset),
+	    cmocka_unit_test_setup(t_scheduler, reset),
+	    cmocka_unit_test_setup(t_counts, reset),
+	    cmocka_unit_test_setup(t_list, reset),
+	    cmocka_unit_test_setup(t_maintenance, reset),
+	    cmocka_unit_test_setup(t_audit_verify, reset),
 	};
 	const char *pg = getenv("CLINICLEDGER_TEST_PG");
 	int failed;
