@@ -89,6 +89,13 @@ int config_load(struct config *cfg, struct err *e)
 	    env_str("CLINICLEDGER_BOOTSTRAP_TENANT", "Demo Clinic", cfg->bootstrap_tenant,
 		    sizeof(cfg->bootstrap_tenant), e))
 		return e->code;
+	if (env_str("STRIPE_SECRET_KEY", "", cfg->stripe_secret_key, sizeof(cfg->stripe_secret_key), e) ||
+	    env_str("STRIPE_PUBLISHABLE_KEY", "", cfg->stripe_publishable_key, sizeof(cfg->stripe_publishable_key), e) ||
+	    env_str("STRIPE_WEBHOOK_SECRET", "", cfg->stripe_webhook_secret, sizeof(cfg->stripe_webhook_secret), e) ||
+	    env_str("STRIPE_API_BASE", "https://api.stripe.com", cfg->stripe_api_base, sizeof(cfg->stripe_api_base), e) ||
+	    env_str("CLINICLEDGER_GATEWAY_WEBHOOK_SECRET", "", cfg->gateway_webhook_secret,
+		    sizeof(cfg->gateway_webhook_secret), e))
+		return e->code;
 	{
 		char def_db[600];
 		snprintf(def_db, sizeof(def_db), "%s/clinicledger.db", cfg->data_dir);
@@ -116,6 +123,7 @@ int config_load(struct config *cfg, struct err *e)
 	INT_SETTING("CLINICLEDGER_RATE_BURST", 200, 1, 1000000, rate_burst);
 	INT_SETTING("CLINICLEDGER_LOGIN_MAX_FAILURES", 5, 1, 1000, login_max_failures);
 	INT_SETTING("CLINICLEDGER_LOGIN_LOCK_SECONDS", 900, 1, 86400 * 30, login_lock_s);
+	INT_SETTING("STRIPE_TIMEOUT_MS", 15000, 100, 120000, stripe_timeout_ms);
 #undef INT_SETTING
 	if (env_int("CLINICLEDGER_MAX_BODY", 1 << 20, 1024, 64L << 20, &v, e))
 		return e->code;

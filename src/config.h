@@ -39,6 +39,15 @@ struct config {
 	char bootstrap_email[256];    /* CLINICLEDGER_BOOTSTRAP_EMAIL; default admin@demo.clinic */
 	char bootstrap_password[256]; /* CLINICLEDGER_BOOTSTRAP_PASSWORD; default: generated, printed once */
 	char bootstrap_tenant[128];   /* CLINICLEDGER_BOOTSTRAP_TENANT; default "Demo Clinic" */
+
+	/* Stripe (clinic-billing-backend.md §2) */
+	char stripe_secret_key[256];      /* STRIPE_SECRET_KEY; empty: Stripe endpoints answer 503 */
+	char stripe_publishable_key[256]; /* STRIPE_PUBLISHABLE_KEY, handed to clients */
+	char stripe_webhook_secret[256];  /* STRIPE_WEBHOOK_SECRET ("whsec_..."), verifies Stripe-Signature */
+	char stripe_api_base[512];        /* STRIPE_API_BASE; default https://api.stripe.com */
+	int stripe_timeout_ms;            /* STRIPE_TIMEOUT_MS; default 15000 */
+	/* the billing-service payment gateway's webhooks */
+	char gateway_webhook_secret[256]; /* CLINICLEDGER_GATEWAY_WEBHOOK_SECRET; empty: webhooks refused (503) */
 };
 
 /* Fill cfg from the environment; bad values -> ERR_INVALID naming the variable. */

@@ -55,4 +55,41 @@ HANDLER(services_http_update);
 HANDLER(services_http_delete);
 HANDLER(services_http_price_history);
 
+/* mod/billing/invoices_http.c (billing-service contract) */
+HANDLER(invoices_http_create);
+HANDLER(invoices_http_list);
+HANDLER(invoices_http_statistics);
+HANDLER(invoices_http_get);
+HANDLER(invoices_http_update);
+HANDLER(invoices_http_cancel);
+/* mod/billing/webhooks_http.c (payment gateway webhooks, billing-service contract) */
+HANDLER(webhooks_http_payment_confirmed);
+HANDLER(webhooks_http_payment_failed);
+
+/* mod/billing/orders_http.c (clinic contract) */
+HANDLER(orders_http_create);
+HANDLER(orders_http_list);
+HANDLER(orders_http_get);
+HANDLER(orders_http_update);
+HANDLER(orders_http_cancel);
+HANDLER(patients_http_billing_history);
+/* mod/billing/payments_http.c (clinic contract: payments taken at the desk) */
+HANDLER(payments_http_create);
+HANDLER(payments_http_list);
+HANDLER(payments_http_get);
+HANDLER(payments_http_refund);
+
+/* mod/stripe/stripe_http.c */
+HANDLER(stripe_http_create_intent);
+HANDLER(stripe_http_confirm);
+HANDLER(stripe_http_connection_token);
+HANDLER(stripe_http_config);
+HANDLER(stripe_http_webhook);
+HANDLER(invoices_http_sync_payment);
+
+/* mod/reports/reports_http.c */
+HANDLER(reports_http_revenue);
+HANDLER(reports_http_payments);
+HANDLER(reports_http_taxes);
+
 #endif

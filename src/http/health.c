@@ -75,7 +75,7 @@ int health_metrics(struct req_ctx *ctx, struct http_resp *resp, struct err *e)
 			"billing_service_uptime_seconds %lld\n\n"
 			"# HELP billing_service_info Service information\n"
 			"# TYPE billing_service_info gauge\n"
-			"billing_service_info{version=\"%s\",service=\"billing-service\"} 1\n\n",
+			"billing_service_info{version=\"%s\",service=\"" SERVICE_NAME "\"} 1\n\n",
 			(long long)(time(NULL) - app->started_at), CLI_VERSION);
 	metrics_render(app->metrics, &buf, &len, &cap);
 	db_stats(app->db, &st);

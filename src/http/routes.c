@@ -5,7 +5,8 @@
  * permission (PERM_NONE = any authenticated caller, or public with
  * ROUTE_PUBLIC), contract (decides the envelope), body cap (0 = server
  * default) and flags. docs/api/openapi.yaml documents every line; a test
- * (tests/unit/test_routes.c) fails when one is missing there.
+ * (test_every_route_is_documented in tests/unit/test_http.c) fails when one
+ * is missing there.
  */
 #include "http/handlers.h"
 
@@ -51,6 +52,7 @@ const struct route routes[] = {
 	{ "PUT", "/api/services/:id", services_http_update, PERM_SERVICES_UPDATE, CONTRACT_CLINIC, KiB(16), 0 },
 	{ "DELETE", "/api/services/:id", services_http_delete, PERM_SERVICES_DELETE, CONTRACT_CLINIC, KiB(4), 0 },
 	{ "GET", "/api/services/:id/price-history", services_http_price_history, PERM_SERVICES_READ, CONTRACT_CLINIC, 0, 0 },
+
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -206,13 +206,18 @@ int server_start(struct app *app, struct server **out, struct err *e)
 		rc = err_set(e, ERR_INTERNAL, NULL, "cannot initialise the HTTP server");
 		goto fail;
 	}
-	s->instance.max_post_body_size = app->cfg.body_cap;
+	s->instance.max_post_body_size = app->cfg.body_cap + 1; /* one byte more reveals an oversized body */
 	s->instance.allowed_post_processor = U_POST_PROCESS_NONE;
 	s->bindings = xcalloc(routes_count + 1, sizeof(*s->bindings));
 	for (size_t i = 0; i < routes_count; i++) {
 		s->bindings[i].server = s;
 		s->bindings[i].index = i;
-		if (ulfius_add_endpoint_by_val(&s->instance, routes[i].method, NULL, routes[i].path, 0, on_request,
+		/* a literal path beats a pattern ("/invoices/statistics" before "/invoices/:id"):
+		 * Ulfius runs lower priorities first, so the priority is the number of variables */
+		unsigned int priority = 0;
+		for (const char *p = routes[i].path; *p; p++)
+			priority += *p == ':';
+		if (ulfius_add_endpoint_by_val(&s->instance, routes[i].method, NULL, routes[i].path, priority, on_request,
 					       &s->bindings[i]) != U_OK) {
 			rc = err_set(e, ERR_INTERNAL, NULL, "cannot register route %s %s", routes[i].method,
 				     routes[i].path);

@@ -572,3 +572,55 @@ long long api_int(const struct api_resp *r, const char *path)
 {
 	return (long long)json_integer_value(api_path(r, path));
 }
+
+int api_setup(void **state)
+{
+	(void)state;
+	return api_server_start(NULL);
+}
+
+int api_teardown(void **state)
+{
+	(void)state;
+	api_server_stop();
+	return 0;
+}
+
+void api_expect_error(const struct api_resp *r, long status, const char *code, const char *field)
+{
+	const char *got;
+
+	assert_status(r, status);
+	assert_true(json_is_false(api_path(r, "success")));
+	if (code && (!api_str(r, "error.code") || strcmp(api_str(r, "error.code"), code) != 0))
+		fail_msg("error code %s, wanted %s: %.300s", api_str(r, "error.code") ? api_str(r, "error.code") : "(none)",
+			 code, r->body);
+	if (field) {
+		got = api_str(r, "error.details.field");
+		if (!got || strcmp(got, field) != 0)
+			fail_msg("error names field %s, wanted %s: %.300s", got ? got : "(none)", field, r->body);
+	}
+}
+
+char *api_sql_text(const char *sql)
+{
+	char *out = NULL;
+
+	if (api_sql(&out, sql) != 0)
+		fail_msg("database client failed on: %s -> %s", sql, out ? out : "");
+	return out;
+}
+
+void api_sql_ok(const char *sql)
+{
+	free(api_sql_text(sql));
+}
+
+long long api_sql_int(const char *sql)
+{
+	char *out = api_sql_text(sql);
+	long long v = atoll(out);
+
+	free(out);
+	return v;
+}

@@ -87,6 +87,20 @@ json_t *api_path(const struct api_resp *r, const char *path);
 const char *api_str(const struct api_resp *r, const char *path);
 long long api_int(const struct api_resp *r, const char *path);
 
+/* Default cmocka group setup/teardown: a server with no extra configuration. */
+int api_setup(void **state);
+int api_teardown(void **state);
+
+/* Assert an error response: status, envelope success:false, error.code (when
+ * code != NULL) and error.details.field (when field != NULL). */
+void api_expect_error(const struct api_resp *r, long status, const char *code, const char *field);
+
+/* Run SQL on the server's database (see api_sql); a client failure fails the
+ * test. api_sql_text returns the output (owned); api_sql_int the first value. */
+void api_sql_ok(const char *sql);
+char *api_sql_text(const char *sql);
+long long api_sql_int(const char *sql);
+
 /* Assert status with the body in the failure message. */
 #define assert_status(r, want)                                                                          \
 	do {                                                                                            \

@@ -15,19 +15,6 @@
 #include "http/http.h"
 #include "mod/auth/perm.h"
 
-static int setup(void **state)
-{
-	(void)state;
-	return api_server_start(NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	api_server_stop();
-	return 0;
-}
-
 /* The concrete path of a route with every ":var" replaced by id. */
 static void fill_path(const char *pattern, const char *id, char *out, size_t n)
 {
@@ -215,5 +202,5 @@ int main(void)
 		cmocka_unit_test(test_roles_lacking_permission_get_403),
 		cmocka_unit_test(test_other_tenant_gets_404),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, api_setup, api_teardown);
 }

@@ -377,38 +377,6 @@ static void t_cli_verify(void **state)
 	free(out);
 }
 
-/* Run SQL on the server's database with the database's own client (as an
- * intruder with database access would); returns the exit status. */
-static int db_client(const char *sql)
-{
-	const char *url = api_db_url();
-	char *argv[12];
-	int st, n = 0;
-	pid_t pid;
-
-	if (strncmp(url, "postgres", 8) == 0) {
-		argv[n++] = "psql";
-		argv[n++] = "-X";
-		argv[n++] = "-q";
-		argv[n++] = "-v";
-		argv[n++] = "ON_ERROR_STOP=1";
-		argv[n++] = (char *)url;
-		argv[n++] = "-c";
-	} else {
-		argv[n++] = "sqlite3";
-		argv[n++] = (char *)url;
-	}
-	argv[n++] = (char *)sql;
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Last: the database refuses edits; once its trigger is dropped, an edit is
  * found by `audit verify` (exit 1, tenant and seq named). */
@@ -419,29 +387,16 @@ static void t_cli_verify_detects_tampering(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_not_equal(db_client("UPDATE audit_log SET reason = 'edited' WHERE request_id = 'test-req-1'"), 0);
-	assert_int_not_equal(db_client("DELETE FROM audit_log WHERE request_id = 'test-req-1'"), 0);
+	assert_int_not_equal(api_sql(NULL, "UPDATE audit_log SET reason = 'edited' WHERE request_id = 'test-req-1'"), 0);
+	assert_int_not_equal(api_sql(NULL, "DELETE FROM audit_log WHERE request_id = 'test-req-1'"), 0);
 	assert_int_equal(api_cli(NULL, args), 0);
 	assert_int_equal(
-	    db_client(pg ? "DROP TRIGGER audit_log_append_only ON audit_log" : "DROP TRIGGER audit_log_no_update"), 0);
-	assert_int_equal(db_client("UPDATE audit_log SET reason = 'edited' WHERE request_id = 'test-req-1'"), 0);
+	    api_sql(NULL, pg ? "DROP TRIGGER audit_log_append_only ON audit_log" : "DROP TRIGGER audit_log_no_update"), 0);
+	assert_int_equal(api_sql(NULL, "UPDATE audit_log SET reason = 'edited' WHERE request_id = 'test-req-1'"), 0);
 	assert_int_equal(api_cli(&out, args), 1);
 	if (!strstr(out, "BROKEN in tenant demo"))
 		fail_msg("audit verify output: %s", out);
 	free(out);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	return api_server_start(NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	api_server_stop();
-	return 0;
 }
 
 int main(void)
@@ -458,5 +413,5 @@ int main(void)
 	    cmocka_unit_test(t_cli_verify_detects_tampering),
 	};
 
-	return cmocka_run_group_tests_name("api_audit", tests, setup, teardown) ? 1 : 0;
+	return cmocka_run_group_tests_name("api_audit", tests, api_setup, api_teardown) ? 1 : 0;
 }

@@ -61,18 +61,6 @@ static long long audit_total(void)
 	return total_of("/api/audit-logs?entity=service&limit=1", api_admin_token());
 }
 
-static void expect_error(struct api_resp *r, int status, const char *code, const char *field)
-{
-	assert_status(r, status);
-	assert_true(json_is_false(api_path(r, "success")));
-	if (code)
-		assert_string_equal(api_str(r, "error.code"), code);
-	if (field) {
-		const char *got = api_str(r, "error.details.field");
-		if (!got || strcmp(got, field) != 0)
-			fail_msg("error names field %s, wanted %s: %.300s", got ? got : "(none)", field, r->body);
-	}
-}
 
 static void test_create_string_and_number_price(void **state)
 {
@@ -154,7 +142,7 @@ static void test_duplicate_code(void **state)
 		    "{\"code\":\"lab-hemo\",\"name\":\"Otro hemograma\",\"category\":\"Laboratorio\","
 		    "\"price\":\"10\"}",
 		    NULL);
-	expect_error(r, 409, "CONFLICT", "code");
+	api_expect_error(r, 409, "CONFLICT", "code");
 	api_resp_free(r);
 	assert_int_equal(services_total(), before);
 }
@@ -202,15 +190,15 @@ static void test_validation_errors(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		r = api_req("POST", "/api/services", api_admin_token(), cases[i].body, NULL);
-		expect_error(r, 400, "VALIDATION_ERROR", cases[i].field);
+		api_expect_error(r, 400, "VALIDATION_ERROR", cases[i].field);
 		api_resp_free(r);
 	}
 	/* A body that is not JSON, and an empty one. */
 	r = api_req("POST", "/api/services", api_admin_token(), "{\"code\":", NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", NULL);
+	api_expect_error(r, 400, "VALIDATION_ERROR", NULL);
 	api_resp_free(r);
 	r = api_req("POST", "/api/services", api_admin_token(), "", NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", NULL);
+	api_expect_error(r, 400, "VALIDATION_ERROR", NULL);
 	api_resp_free(r);
 	assert_int_equal(services_total(), services_before);
 	assert_int_equal(audit_total(), audit_before);
@@ -278,13 +266,13 @@ static void test_list_filter_search_paginate(void **state)
 
 	/* Bad query parameters. */
 	r = api_req("GET", "/api/services?active=maybe", api_admin_token(), NULL, NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "active");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "active");
 	api_resp_free(r);
 	r = api_req("GET", "/api/services?taxTreatment=zero", api_admin_token(), NULL, NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "taxTreatment");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "taxTreatment");
 	api_resp_free(r);
 	r = api_req("GET", "/api/services?itemType=x", api_admin_token(), NULL, NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "itemType");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "itemType");
 	api_resp_free(r);
 	r = api_req("GET", "/api/services?limit=201", api_admin_token(), NULL, NULL);
 	assert_true(r->status == 400 || (r->status == 200 && api_int(r, "pagination.limit") == 200));
@@ -346,22 +334,22 @@ static void test_update_and_price_history(void **state)
 
 	/* Currency change needs a price; bad updates write nothing. */
 	r = api_req("PUT", path("/api/services/%s", id), api_admin_token(), "{\"currency\":\"DOP\"}", NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "price");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "price");
 	api_resp_free(r);
 	r = api_req("PUT", path("/api/services/%s", id), api_admin_token(), "{\"price\":\"1.234\"}", NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "price");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "price");
 	api_resp_free(r);
 	r = api_req("PUT", path("/api/services/%s", id), api_admin_token(), "{\"name\":null}", NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "name");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "name");
 	api_resp_free(r);
 	r = api_req("PUT", path("/api/services/%s", id), api_admin_token(), "{\"id\":\"x\"}", NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "id");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "id");
 	api_resp_free(r);
 	assert_int_equal(total_of(path("/api/services/%s/price-history", id), api_admin_token()), 3);
 
 	/* Changing the code to one in use (any case) is a conflict. */
 	r = api_req("PUT", path("/api/services/%s", id), api_admin_token(), "{\"code\":\"cons-gen\"}", NULL);
-	expect_error(r, 409, "CONFLICT", "code");
+	api_expect_error(r, 409, "CONFLICT", "code");
 	api_resp_free(r);
 	/* Its own code in another case is fine. */
 	r = api_req("PUT", path("/api/services/%s", id), api_admin_token(), "{\"code\":\"proc-sut\"}", NULL);
@@ -396,15 +384,15 @@ static void test_auth_and_roles(void **state)
 
 	(void)state;
 	r = api_req("GET", "/api/services", NULL, NULL, NULL);
-	expect_error(r, 401, "UNAUTHORIZED", NULL);
+	api_expect_error(r, 401, "UNAUTHORIZED", NULL);
 	api_resp_free(r);
 	r = api_req("POST", "/api/services", NULL, body, NULL);
-	expect_error(r, 401, "UNAUTHORIZED", NULL);
+	api_expect_error(r, 401, "UNAUTHORIZED", NULL);
 	api_resp_free(r);
 
 	doctor = api_user_token("demo", "doctor", NULL);
 	r = api_req("POST", "/api/services", doctor, body, NULL);
-	expect_error(r, 403, "FORBIDDEN", NULL);
+	api_expect_error(r, 403, "FORBIDDEN", NULL);
 	api_resp_free(r);
 	r = api_req("GET", "/api/services", doctor, NULL, NULL); /* services:read */
 	assert_status(r, 200);
@@ -412,10 +400,10 @@ static void test_auth_and_roles(void **state)
 
 	billing = api_user_token("demo", "billing_staff", NULL);
 	r = api_req("DELETE", "/api/services/00000000-0000-4000-8000-000000000000", billing, NULL, NULL);
-	expect_error(r, 403, "FORBIDDEN", NULL);
+	api_expect_error(r, 403, "FORBIDDEN", NULL);
 	api_resp_free(r);
 	r = api_req("PUT", "/api/services/00000000-0000-4000-8000-000000000000", billing, "{\"name\":\"Y\"}", NULL);
-	expect_error(r, 403, "FORBIDDEN", NULL);
+	api_expect_error(r, 403, "FORBIDDEN", NULL);
 	api_resp_free(r);
 	free(doctor);
 	free(billing);
@@ -431,16 +419,16 @@ static void test_tenant_isolation(void **state)
 	other = api_user_token("other", "admin", NULL);
 
 	r = api_req("GET", path("/api/services/%s", id), other, NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = api_req("PUT", path("/api/services/%s", id), other, "{\"name\":\"Hijacked\"}", NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = api_req("DELETE", path("/api/services/%s", id), other, NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = api_req("GET", path("/api/services/%s/price-history", id), other, NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	assert_int_equal(total_of("/api/services?active=all", other), 0);
 
@@ -459,10 +447,10 @@ static void test_tenant_isolation(void **state)
 
 	/* Not a UUID, unknown UUID. */
 	r = api_req("GET", "/api/services/not-a-uuid", api_admin_token(), NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = api_req("GET", "/api/services/00000000-0000-4000-8000-000000000000", api_admin_token(), NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	free(other);
 	free(id);
@@ -494,7 +482,7 @@ static void test_delete_deactivates(void **state)
 
 	/* Second delete: 409 INVALID_STATE. */
 	r = api_req("DELETE", path("/api/services/%s", id), api_admin_token(), NULL, NULL);
-	expect_error(r, 409, "INVALID_STATE", NULL);
+	api_expect_error(r, 409, "INVALID_STATE", NULL);
 	assert_non_null(strstr(api_str(r, "error.message"), "already inactive"));
 	api_resp_free(r);
 
@@ -510,7 +498,7 @@ static void test_delete_deactivates(void **state)
 	assert_status(r, 200);
 	api_resp_free(r);
 	r = api_req("DELETE", path("/api/services/%s", id), api_admin_token(), "{\"why\":\"x\"}", NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "why");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "why");
 	api_resp_free(r);
 	free(id);
 }
@@ -568,19 +556,6 @@ static void test_audit_trail(void **state)
 	free(id);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	return api_server_start(NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	api_server_stop();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -594,5 +569,5 @@ int main(void)
 	    cmocka_unit_test(test_delete_deactivates),
 	    cmocka_unit_test(test_audit_trail),
 	};
-	return cmocka_run_group_tests_name("api_catalog", tests, setup, teardown);
+	return cmocka_run_group_tests_name("api_catalog", tests, api_setup, api_teardown);
 }

@@ -32,26 +32,7 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void sql_ok(const char *sql)
-{
-	char *out = NULL;
 
-	if (api_sql(&out, sql) != 0)
-		fail_msg("SQL failed: %s -> %s", sql, out ? out : "");
-	free(out);
-}
-
-static long long sql_int(const char *sql)
-{
-	char *out = NULL;
-	long long v;
-
-	if (api_sql(&out, sql) != 0)
-		fail_msg("SQL failed: %s", sql);
-	v = atoll(out ? out : "-1");
-	free(out);
-	return v;
-}
 
 /* Insert one job of tenant with the given state and columns. */
 static void insert_job(const char *id, const char *tenant, const char *state, int attempts, const char *run_at,
@@ -68,7 +49,7 @@ static void insert_job(const char *id, const char *tenant, const char *state, in
 		 "('%s', '%s', 'test.api', '{}', '%s', %d, 3, '%s', %s, %s, %s, "
 		 "'2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', %s)",
 		 id, tenant, state, attempts, run_at, locked_until ? "'elsewhere'" : "NULL", lu, le, fa);
-	sql_ok(sql);
+	api_sql_ok(sql);
 }
 
 static struct api_resp *get(const char *path, const char *token)
@@ -84,19 +65,6 @@ static struct api_resp *retry(const char *id, const char *token, const char *bod
 	return api_req("POST", path, token, body, NULL);
 }
 
-static void expect_error(struct api_resp *r, long status, const char *code, const char *field)
-{
-	assert_status(r, status);
-	assert_true(json_is_false(api_path(r, "success")));
-	if (code)
-		assert_string_equal(api_str(r, "error.code"), code);
-	if (field) {
-		const char *got = api_str(r, "error.details.field");
-
-		if (!got || strcmp(got, field) != 0)
-			fail_msg("error names field %s, wanted %s: %.300s", got ? got : "(none)", field, r->body);
-	}
-}
 
 /* The item with this id in r's data array, or NULL. Borrowed. */
 static json_t *find_item(const struct api_resp *r, const char *id)
@@ -130,18 +98,18 @@ static void t_list_access(void **state)
 	doctor = api_user_token("demo", "doctor", NULL);
 	assert_non_null(doctor);
 	r = get("/api/jobs", doctor);
-	expect_error(r, 403, "FORBIDDEN", NULL);
+	api_expect_error(r, 403, "FORBIDDEN", NULL);
 	api_resp_free(r);
 	r = retry(JOB_DEAD, doctor, NULL);
-	expect_error(r, 403, "FORBIDDEN", NULL);
+	api_expect_error(r, 403, "FORBIDDEN", NULL);
 	api_resp_free(r);
 	free(doctor);
 
 	r = get("/api/jobs", NULL);
-	expect_error(r, 401, "UNAUTHORIZED", NULL);
+	api_expect_error(r, 401, "UNAUTHORIZED", NULL);
 	api_resp_free(r);
 	r = retry(JOB_DEAD, NULL, NULL);
-	expect_error(r, 401, "UNAUTHORIZED", NULL);
+	api_expect_error(r, 401, "UNAUTHORIZED", NULL);
 	api_resp_free(r);
 }
 
@@ -151,16 +119,16 @@ static void t_list_validation(void **state)
 
 	(void)state;
 	r = get("/api/jobs?state=bogus", api_admin_token());
-	expect_error(r, 400, "VALIDATION_ERROR", "state");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "state");
 	api_resp_free(r);
 	r = get("/api/jobs?limit=0", api_admin_token());
-	expect_error(r, 400, "VALIDATION_ERROR", "limit");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "limit");
 	api_resp_free(r);
 	r = get("/api/jobs?limit=101", api_admin_token());
-	expect_error(r, 400, "VALIDATION_ERROR", "limit");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "limit");
 	api_resp_free(r);
 	r = get("/api/jobs?page=abc", api_admin_token());
-	expect_error(r, 400, "VALIDATION_ERROR", "page");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "page");
 	api_resp_free(r);
 }
 
@@ -175,7 +143,7 @@ static void t_scheduled_maintenance(void **state)
 
 	(void)state;
 	for (int i = 0; i < 300 && done < 4; i++) {
-		done = sql_int("SELECT COUNT(DISTINCT kind) FROM jobs WHERE tenant_id = '-' "
+		done = api_sql_int("SELECT COUNT(DISTINCT kind) FROM jobs WHERE tenant_id = '-' "
 			       "AND state = 'succeeded' AND dedupe_key LIKE 'sched:%'");
 		if (done < 4)
 			sleep_ms(100);
@@ -186,7 +154,7 @@ static void t_scheduled_maintenance(void **state)
 		snprintf(sql, sizeof(sql),
 			 "SELECT COUNT(*) FROM jobs WHERE tenant_id = '-' AND kind = '%s' AND state = 'succeeded'",
 			 kinds[i]);
-		assert_true(sql_int(sql) >= 1);
+		assert_true(api_sql_int(sql) >= 1);
 	}
 	r = get("/api/jobs?limit=100", api_admin_token());
 	assert_status(r, 200);
@@ -235,19 +203,19 @@ static void t_retry_dead_job(void **state)
 	assert_null(find_item(r, JOB_DEAD));
 	api_resp_free(r);
 	r = retry(JOB_DEAD, other, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	free(other);
 
 	/* Bad bodies are refused before anything changes. */
 	r = retry(JOB_DEAD, api_admin_token(), "{\"bogus\":1}");
-	expect_error(r, 400, "VALIDATION_ERROR", "bogus");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "bogus");
 	api_resp_free(r);
 	r = retry(JOB_DEAD, api_admin_token(), "{\"reason\":5}");
-	expect_error(r, 400, "VALIDATION_ERROR", "reason");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "reason");
 	api_resp_free(r);
 	snprintf(path, sizeof(path), "SELECT COUNT(*) FROM jobs WHERE id = '%s' AND state = 'dead'", JOB_DEAD);
-	assert_int_equal(sql_int(path), 1);
+	assert_int_equal(api_sql_int(path), 1);
 
 	r = retry(JOB_DEAD, api_admin_token(), "{\"reason\":\"upstream fixed\"}");
 	assert_status(r, 200);
@@ -295,22 +263,22 @@ static void t_retry_state_guard(void **state)
 	insert_job(JOB_LATER, demo_tenant, "queued", 0, "2999-01-01T00:00:00Z", NULL, NULL, NULL);
 
 	r = retry(JOB_RUNNING, api_admin_token(), NULL);
-	expect_error(r, 409, "INVALID_STATE", NULL);
+	api_expect_error(r, 409, "INVALID_STATE", NULL);
 	assert_non_null(strstr(api_str(r, "error.message"), "running"));
 	api_resp_free(r);
 	r = retry(JOB_DONE, api_admin_token(), "{}");
-	expect_error(r, 409, "INVALID_STATE", NULL);
+	api_expect_error(r, 409, "INVALID_STATE", NULL);
 	assert_non_null(strstr(api_str(r, "error.message"), "succeeded"));
 	api_resp_free(r);
 	r = retry(JOB_LATER, api_admin_token(), NULL);
-	expect_error(r, 409, "INVALID_STATE", NULL);
+	api_expect_error(r, 409, "INVALID_STATE", NULL);
 	assert_non_null(strstr(api_str(r, "error.message"), "queued"));
 	api_resp_free(r);
 	/* Nothing changed, nothing audited. */
-	assert_int_equal(sql_int("SELECT COUNT(*) FROM jobs WHERE id = '" JOB_RUNNING "' AND state = 'running' "
+	assert_int_equal(api_sql_int("SELECT COUNT(*) FROM jobs WHERE id = '" JOB_RUNNING "' AND state = 'running' "
 				 "AND attempts = 1"),
 			 1);
-	assert_int_equal(sql_int("SELECT COUNT(*) FROM audit_log WHERE entity = 'job' AND entity_id = '" JOB_LATER "'"),
+	assert_int_equal(api_sql_int("SELECT COUNT(*) FROM audit_log WHERE entity = 'job' AND entity_id = '" JOB_LATER "'"),
 			 0);
 	/* The running filter. */
 	r = get("/api/jobs?state=running", api_admin_token());
@@ -328,13 +296,13 @@ static void t_retry_not_found(void **state)
 	/* A job of the global tenant is not the demo tenant's. */
 	insert_job(JOB_OTHER, "-", "dead", 3, "2025-01-01T00:00:00Z", NULL, "x", "2025-01-01T00:05:00Z");
 	r = retry(JOB_OTHER, api_admin_token(), NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = retry("b0000000-0000-4000-8000-00000000abcd", api_admin_token(), NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = retry("not-a-job-id", api_admin_token(), NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 }
 

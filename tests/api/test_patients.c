@@ -89,46 +89,7 @@ static long long audit_total(void)
 	return total_of("/api/audit-logs?entity=patient&limit=1", api_admin_token());
 }
 
-static void expect_error(struct api_resp *r, int status, const char *code, const char *field)
-{
-	assert_status(r, status);
-	assert_true(json_is_false(api_path(r, "success")));
-	if (code)
-		assert_string_equal(api_str(r, "error.code"), code);
-	if (field) {
-		const char *got = api_str(r, "error.details.field");
-		if (!got || strcmp(got, field) != 0)
-			fail_msg("error names field %s, wanted %s: %.300s", got ? got : "(none)", field, r->body);
-	}
-}
 
-/* Output of one SQL query run on the server's database by the command-line
- * client (sqlite3, or psql for PostgreSQL), rows as "a|b\n". Owned. */
-static char *db_out(const char *sql)
-{
-	const char *url = api_db_url();
-	char cmd[2048], buf[4096];
-	size_t len = 0, cap = 1 << 16;
-	char *out = calloc(1, cap);
-	FILE *f;
-
-	if (strncmp(url, "postgres", 8) == 0)
-		snprintf(cmd, sizeof(cmd), "psql -X -q -At '%s' -c \"%s\"", url, sql);
-	else
-		snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", url, sql);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	while (fgets(buf, sizeof(buf), f)) {
-		size_t n = strlen(buf);
-		if (len + n + 1 >= cap)
-			break;
-		memcpy(out + len, buf, n);
-		len += n;
-	}
-	if (pclose(f) != 0)
-		fail_msg("database client failed on: %s", sql);
-	return out;
-}
 
 static void test_create_and_get(void **state)
 {
@@ -193,10 +154,10 @@ static void test_create_and_get(void **state)
 
 	/* an unknown or malformed id is a 404 */
 	r = api_req("GET", "/api/patients/6f1c2c1e-0000-4000-8000-000000000000", api_admin_token(), NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = api_req("GET", "/api/patients/not-a-uuid", api_admin_token(), NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 
 	/* at rest: ciphertexts only */
@@ -206,7 +167,7 @@ static void test_create_and_get(void **state)
 
 		snprintf(canon, sizeof(canon), "%.8s%c", dui, dui[9]);
 		snprintf(sql, sizeof(sql), "SELECT * FROM patients WHERE id = '%s'", id);
-		dump = db_out(sql);
+		dump = api_sql_text(sql);
 		assert_non_null(strstr(dump, "Ana")); /* names stay plain */
 		assert_non_null(strstr(dump, "v1:")); /* ciphertexts */
 		assert_null(strstr(dump, canon));
@@ -216,7 +177,7 @@ static void test_create_and_get(void **state)
 		assert_null(strstr(dump, "1234567"));
 		free(dump);
 		snprintf(sql, sizeof(sql), "SELECT * FROM patient_insurance_policies WHERE patient_id = '%s'", id);
-		dump = db_out(sql);
+		dump = api_sql_text(sql);
 		assert_non_null(strstr(dump, "ASESUISA"));
 		assert_null(strstr(dump, "99887766"));
 		assert_null(strstr(dump, "55443322"));
@@ -285,16 +246,16 @@ static void test_search_and_pagination(void **state)
 
 	/* bad filters */
 	r = api_req("GET", "/api/patients?phone=12", api_admin_token(), NULL, NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "phone");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "phone");
 	api_resp_free(r);
 	r = api_req("GET", "/api/patients?documentNumber=123&documentType=DUI", api_admin_token(), NULL, NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "documentNumber");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "documentNumber");
 	api_resp_free(r);
 	r = api_req("GET", "/api/patients?active=maybe", api_admin_token(), NULL, NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "active");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "active");
 	api_resp_free(r);
 	r = api_req("GET", "/api/patients?limit=101", api_admin_token(), NULL, NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "limit");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "limit");
 	api_resp_free(r);
 
 	/* pagination: 7 of one family name, pages of 3 */
@@ -393,7 +354,7 @@ static void test_update_and_policies(void **state)
 
 	/* a new document number alone is checked against the stored type */
 	r = api_req("PUT", path("/api/patients/%s", id), api_admin_token(), "{\"documentNumber\":\"123\"}", NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "documentNumber");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "documentNumber");
 	api_resp_free(r);
 	/* an empty list removes every policy; the document can be cleared */
 	r = api_req("PUT", path("/api/patients/%s", id), api_admin_token(),
@@ -407,7 +368,7 @@ static void test_update_and_policies(void **state)
 
 	r = api_req("PUT", "/api/patients/6f1c2c1e-0000-4000-8000-000000000000", api_admin_token(),
 		    "{\"firstName\":\"X\"}", NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	free(id);
 }
@@ -431,7 +392,7 @@ static void test_duplicate_document(void **state)
 		 "{\"firstName\":\"Fer\",\"lastName\":\"Dos\",\"documentType\":\"DUI\",\"documentNumber\":\"%.8s%c\"}",
 		 dui, dui[9]);
 	r = api_req("POST", "/api/patients", api_admin_token(), body, NULL);
-	expect_error(r, 409, "CONFLICT", NULL);
+	api_expect_error(r, 409, "CONFLICT", NULL);
 	assert_non_null(strstr(r->body, "a patient with this document already exists"));
 	api_resp_free(r);
 	assert_int_equal(patients_total(), before);
@@ -444,7 +405,7 @@ static void test_duplicate_document(void **state)
 	/* moving another patient onto the document is a conflict too */
 	snprintf(body, sizeof(body), "{\"documentType\":\"DUI\",\"documentNumber\":\"%s\"}", dui);
 	r = api_req("PUT", path("/api/patients/%s", other), api_admin_token(), body, NULL);
-	expect_error(r, 409, "CONFLICT", NULL);
+	api_expect_error(r, 409, "CONFLICT", NULL);
 	api_resp_free(r);
 	/* re-saving the owner with its own document is fine */
 	r = api_req("PUT", path("/api/patients/%s", id), api_admin_token(), body, NULL);
@@ -517,7 +478,7 @@ static void test_validation_errors(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		r = api_req("POST", "/api/patients", api_admin_token(), cases[i].body, NULL);
-		expect_error(r, 400, "VALIDATION_ERROR", cases[i].field);
+		api_expect_error(r, 400, "VALIDATION_ERROR", cases[i].field);
 		api_resp_free(r);
 	}
 	/* more than 10 policies */
@@ -530,11 +491,11 @@ static void test_validation_errors(void **state)
 						"%s{\"insurerName\":\"I\",\"policyNumber\":\"%d\"}", i ? "," : "", i);
 		snprintf(big + len, sizeof(big) - len, "]}");
 		r = api_req("POST", "/api/patients", api_admin_token(), big, NULL);
-		expect_error(r, 400, "VALIDATION_ERROR", "insurancePolicies");
+		api_expect_error(r, 400, "VALIDATION_ERROR", "insurancePolicies");
 		api_resp_free(r);
 	}
 	r = api_req("POST", "/api/patients", api_admin_token(), "not json", NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", NULL);
+	api_expect_error(r, 400, "VALIDATION_ERROR", NULL);
 	api_resp_free(r);
 	assert_int_equal(patients_total(), patients_before);
 	assert_int_equal(audit_total(), audit_before);
@@ -554,7 +515,7 @@ static void test_validation_errors(void **state)
 	};
 	for (size_t i = 0; i < sizeof(updates) / sizeof(updates[0]); i++) {
 		r = api_req("PUT", path("/api/patients/%s", id), api_admin_token(), updates[i].body, NULL);
-		expect_error(r, 400, "VALIDATION_ERROR", updates[i].field);
+		api_expect_error(r, 400, "VALIDATION_ERROR", updates[i].field);
 		api_resp_free(r);
 	}
 	r = api_req("GET", path("/api/patients/%s", id), api_admin_token(), NULL, NULL);
@@ -568,7 +529,7 @@ static void test_validation_errors(void **state)
 
 	/* anonymize needs a reason */
 	r = api_req("POST", path("/api/patients/%s/anonymize", id), api_admin_token(), "{}", NULL);
-	expect_error(r, 400, "VALIDATION_ERROR", "reason");
+	api_expect_error(r, 400, "VALIDATION_ERROR", "reason");
 	api_resp_free(r);
 	r = api_req("GET", path("/api/patients/%s", id), api_admin_token(), NULL, NULL);
 	assert_string_equal(api_str(r, "data.firstName"), "Gina");
@@ -585,13 +546,13 @@ static void test_auth_and_roles(void **state)
 
 	(void)state;
 	r = api_req("GET", "/api/patients", NULL, NULL, NULL);
-	expect_error(r, 401, "UNAUTHORIZED", NULL);
+	api_expect_error(r, 401, "UNAUTHORIZED", NULL);
 	api_resp_free(r);
 	r = api_req("POST", "/api/patients", NULL, "{\"firstName\":\"A\",\"lastName\":\"B\"}", NULL);
-	expect_error(r, 401, "UNAUTHORIZED", NULL);
+	api_expect_error(r, 401, "UNAUTHORIZED", NULL);
 	api_resp_free(r);
 	r = api_req("GET", "/api/patients", "not.a.token", NULL, NULL);
-	expect_error(r, 401, "UNAUTHORIZED", NULL);
+	api_expect_error(r, 401, "UNAUTHORIZED", NULL);
 	api_resp_free(r);
 
 	/* a receptionist registers, reads and edits patients, but does not delete */
@@ -603,18 +564,18 @@ static void test_auth_and_roles(void **state)
 	assert_status(r, 200);
 	api_resp_free(r);
 	r = api_req("DELETE", path("/api/patients/%s", id), recep, NULL, NULL);
-	expect_error(r, 403, "FORBIDDEN", NULL);
+	api_expect_error(r, 403, "FORBIDDEN", NULL);
 	api_resp_free(r);
 	r = api_req("POST", path("/api/patients/%s/anonymize", id), recep, "{\"reason\":\"x\"}", NULL);
-	expect_error(r, 403, "FORBIDDEN", NULL);
+	api_expect_error(r, 403, "FORBIDDEN", NULL);
 	api_resp_free(r);
 	/* an accountant reads but does not create or edit */
 	assert_true(total_of("/api/patients?search=recepcion", acct) == 1);
 	r = api_req("POST", "/api/patients", acct, "{\"firstName\":\"A\",\"lastName\":\"B\"}", NULL);
-	expect_error(r, 403, "FORBIDDEN", NULL);
+	api_expect_error(r, 403, "FORBIDDEN", NULL);
 	api_resp_free(r);
 	r = api_req("PUT", path("/api/patients/%s", id), acct, "{\"middleName\":\"X\"}", NULL);
-	expect_error(r, 403, "FORBIDDEN", NULL);
+	api_expect_error(r, 403, "FORBIDDEN", NULL);
 	api_resp_free(r);
 	r = api_req("GET", path("/api/patients/%s", id), api_admin_token(), NULL, NULL);
 	assert_status(r, 200);
@@ -642,16 +603,16 @@ static void test_tenant_isolation(void **state)
 	id = create_ok(body);
 
 	r = api_req("GET", path("/api/patients/%s", id), other, NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = api_req("PUT", path("/api/patients/%s", id), other, "{\"firstName\":\"Hack\"}", NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = api_req("DELETE", path("/api/patients/%s", id), other, NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = api_req("POST", path("/api/patients/%s/anonymize", id), other, "{\"reason\":\"x\"}", NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 
 	/* their list holds none of demo's patients, whatever the search */
@@ -677,7 +638,7 @@ static void test_tenant_isolation(void **state)
 	assert_string_equal(api_str(r, "data.firstName"), "Jorge");
 	api_resp_free(r);
 	r = api_req("GET", path("/api/patients/%s", theirs), api_admin_token(), NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	free(id);
 	free(theirs);
@@ -703,10 +664,10 @@ static void test_delete(void **state)
 	api_resp_free(r);
 	assert_int_equal(patients_total(), before - 1);
 	r = api_req("GET", path("/api/patients/%s", id), api_admin_token(), NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	r = api_req("DELETE", path("/api/patients/%s", id), api_admin_token(), NULL, NULL);
-	expect_error(r, 404, "NOT_FOUND", NULL);
+	api_expect_error(r, 404, "NOT_FOUND", NULL);
 	api_resp_free(r);
 	assert_int_equal(total_of("/api/patients?search=borrada", api_admin_token()), 0);
 	{
@@ -714,7 +675,7 @@ static void test_delete(void **state)
 
 		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM patient_insurance_policies WHERE patient_id = '%s'",
 			 id);
-		out = db_out(sql);
+		out = api_sql_text(sql);
 		assert_string_equal(out, "0\n");
 		free(out);
 	}
@@ -779,10 +740,10 @@ static void test_anonymize(void **state)
 	free(create_ok(body));
 
 	r = api_req("POST", path("/api/patients/%s/anonymize", id), api_admin_token(), "{\"reason\":\"again\"}", NULL);
-	expect_error(r, 409, "CONFLICT", NULL);
+	api_expect_error(r, 409, "CONFLICT", NULL);
 	api_resp_free(r);
 	r = api_req("PUT", path("/api/patients/%s", id), api_admin_token(), "{\"firstName\":\"Laura\"}", NULL);
-	expect_error(r, 409, "CONFLICT", NULL);
+	api_expect_error(r, 409, "CONFLICT", NULL);
 	api_resp_free(r);
 
 	/* the audit entry has the reason and the erased field names, not values */
@@ -809,14 +770,14 @@ static void test_anonymize(void **state)
 			 "date_of_birth IS NULL AND notes IS NULL AND anonymized_at IS NOT NULL AND active = 0 "
 			 "THEN 'erased' ELSE 'kept' END FROM patients WHERE id = '%s'",
 			 id);
-		out = db_out(sql);
+		out = api_sql_text(sql);
 		assert_string_equal(out, "ANONYMIZED|erased\n");
 		free(out);
 		snprintf(sql, sizeof(sql),
 			 "SELECT COUNT(*) FROM patient_insurance_policies WHERE patient_id = '%s' AND "
 			 "policy_number_enc IS NULL AND member_number_enc IS NULL",
 			 id);
-		out = db_out(sql);
+		out = api_sql_text(sql);
 		assert_string_equal(out, "1\n");
 		free(out);
 	}
@@ -911,19 +872,6 @@ static void test_audit_trail(void **state)
 	free(id);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	return api_server_start(NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	api_server_stop();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -933,5 +881,5 @@ int main(void)
 	    cmocka_unit_test(test_tenant_isolation),	cmocka_unit_test(test_delete),
 	    cmocka_unit_test(test_anonymize),		cmocka_unit_test(test_audit_trail),
 	};
-	return cmocka_run_group_tests_name("api_patients", tests, setup, teardown);
+	return cmocka_run_group_tests_name("api_patients", tests, api_setup, api_teardown);
 }

@@ -11,19 +11,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-	(void)state;
-	return api_server_start(NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	api_server_stop();
-	return 0;
-}
-
 static long long count_services(const char *search)
 {
 	char path[256];
@@ -308,5 +295,5 @@ int main(void)
 		cmocka_unit_test(test_ready_reports_a_lost_database),
 		cmocka_unit_test(test_command_line),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, api_setup, api_teardown);
 }

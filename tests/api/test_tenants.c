@@ -13,19 +13,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-	(void)state;
-	return api_server_start(NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	api_server_stop();
-	return 0;
-}
-
 static struct api_resp *get_tenant(const char *token)
 {
 	return api_req("GET", "/api/v1/tenant", token, NULL, NULL);
@@ -321,5 +308,5 @@ int main(void)
 	    cmocka_unit_test(test_update_validation),	 cmocka_unit_test(test_update_forbidden_and_isolated),
 	    cmocka_unit_test(test_cli_tenant_add),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, api_setup, api_teardown);
 }
