@@ -17,7 +17,7 @@ BUILD ?= build-san
 endif
 
 CC ?= cc
-PKGS := libulfius jansson libmicrohttpd sqlite3 libpq libargon2 openssl libcurl
+PKGS := libulfius jansson libmicrohttpd sqlite3 libpq libargon2 openssl libcurl libqrencode
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -30,7 +30,7 @@ HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(LDFLAGS)
-LDLIBS_ALL := $(PKG_LIBS) -lpthread -lm
+LDLIBS_ALL := $(PKG_LIBS) -lhpdf -lpthread -lm   # libharu ships no pkg-config file
 
 ifneq ($(SANITIZE),)
 ALL_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(ALL_CFLAGS)) -fsanitize=$(SANITIZE) \
@@ -46,7 +46,8 @@ CORE_SRC := $(wildcard src/core/*.c)
 CRYPTO_SRC := $(wildcard src/crypto/*.c)
 DB_SRC := $(wildcard src/db/*.c) $(BUILD)/gen/migrations.c
 NET_SRC := $(wildcard src/net/*.c)
-APP_SRC := $(filter-out src/main.c,$(wildcard src/*.c src/http/*.c src/jobs/*.c src/mod/*/*.c))
+APP_SRC := $(filter-out src/main.c,$(wildcard src/*.c src/http/*.c src/jobs/*.c src/mod/*/*.c)) \
+	$(BUILD)/gen/dte_schema_data.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 
@@ -70,15 +71,23 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 API_SRC := $(wildcard tests/api/test_*.c)
 API_BIN := $(patsubst tests/api/%.c,$(BUILD)/tests/api/%,$(API_SRC))
 API_HARNESS := $(call obj,$(filter-out $(API_SRC),$(wildcard tests/api/*.c)))
+# Programs the test suites run (corpus generators, load clients): tests/tools/<name>.c
+TEST_TOOL_SRC := $(wildcard tests/tools/*.c)
+TEST_TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TEST_TOOL_SRC))
 
 .PHONY: all run test unit tests-build deps format clean
 all: $(BIN) $(TOOLS) tests-build
 
-tests-build: $(UNIT_BIN) $(API_BIN)
+tests-build: $(UNIT_BIN) $(API_BIN) $(TEST_TOOL_BIN)
 
 $(BUILD)/gen/migrations.c: tools/embed_sql.sh $(wildcard sql/*/*.sql)
 	@mkdir -p $(dir $@)
 	sh tools/embed_sql.sh sql > $@.tmp && mv $@.tmp $@
+
+# The official MH DTE schemas, embedded byte for byte (src/mod/dte/dte_schemas.h).
+$(BUILD)/gen/dte_schema_data.c: tools/embed_schemas.sh $(wildcard tests/fixtures/dte-sv/*.json)
+	@mkdir -p $(dir $@)
+	sh tools/embed_schemas.sh tests/fixtures/dte-sv > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -102,7 +111,9 @@ LAYERS := $(LIBAPP) $(LIBNET) $(LIBDB) $(LIBCRYPTO) $(LIBCORE)
 $(BIN): $(call obj,src/main.c) $(LAYERS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/clinicledger-%: $(call obj,$(wildcard tools/%/*.c)) $(LAYERS)
+.SECONDEXPANSION:
+# A tool is tools/<name>/*.c, built as build/clinicledger-<name> (e.g. the MH sandbox).
+$(BUILD)/clinicledger-%: $$(call obj,$$(wildcard tools/$$*/*.c)) $(LAYERS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(call obj,$(wildcard tools/$*/*.c)) $(LAYERS) $(LDLIBS_ALL)
 
 # Unit tests link every layer (archives only pull in what a test uses).
@@ -113,6 +124,10 @@ $(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LAYERS)
 $(BUILD)/tests/api/%: $(call obj,tests/api/%.c) $(API_HARNESS) $(LAYERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/tools/%: $(call obj,tests/tools/%.c) $(LAYERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # The two README commands.
 deps:

@@ -96,6 +96,24 @@ int config_load(struct config *cfg, struct err *e)
 	    env_str("CLINICLEDGER_GATEWAY_WEBHOOK_SECRET", "", cfg->gateway_webhook_secret,
 		    sizeof(cfg->gateway_webhook_secret), e))
 		return e->code;
+	if (env_str("DTE_MH_ENDPOINT", "https://apitest.dtes.mh.gob.sv", cfg->dte_mh_endpoint,
+		    sizeof(cfg->dte_mh_endpoint), e) ||
+	    env_str("DTE_MH_USER", "", cfg->dte_mh_user, sizeof(cfg->dte_mh_user), e) ||
+	    env_str("DTE_MH_PASSWORD", "", cfg->dte_mh_password, sizeof(cfg->dte_mh_password), e) ||
+	    env_str("DTE_AMBIENTE", "00", cfg->dte_ambiente, sizeof(cfg->dte_ambiente), e) ||
+	    env_str("DTE_PRIVATE_KEY", "", cfg->dte_private_key, sizeof(cfg->dte_private_key), e) ||
+	    env_str("DTE_CERTIFICATE", "", cfg->dte_certificate, sizeof(cfg->dte_certificate), e) ||
+	    env_str("DTE_CERT_PASSWORD", "", cfg->dte_cert_password, sizeof(cfg->dte_cert_password), e) ||
+	    env_str("DTE_NIT_EMISOR", "", cfg->dte_nit_emisor, sizeof(cfg->dte_nit_emisor), e) ||
+	    env_str("DTE_MH_CA_FILE", "", cfg->dte_mh_ca_file, sizeof(cfg->dte_mh_ca_file), e))
+		return e->code;
+	if (strncmp(cfg->dte_mh_endpoint, "http://", 7) != 0 && strncmp(cfg->dte_mh_endpoint, "https://", 8) != 0)
+		return err_set(e, ERR_INVALID, "DTE_MH_ENDPOINT", "DTE_MH_ENDPOINT must be an http:// or https:// URL");
+	if (strcmp(cfg->dte_ambiente, "00") != 0 && strcmp(cfg->dte_ambiente, "01") != 0)
+		return err_set(e, ERR_INVALID, "DTE_AMBIENTE", "DTE_AMBIENTE must be 00 (pruebas) or 01 (producción)");
+	if (cfg->dte_nit_emisor[0] && ((strlen(cfg->dte_nit_emisor) != 14 && strlen(cfg->dte_nit_emisor) != 9) ||
+				       strspn(cfg->dte_nit_emisor, "0123456789") != strlen(cfg->dte_nit_emisor)))
+		return err_set(e, ERR_INVALID, "DTE_NIT_EMISOR", "DTE_NIT_EMISOR must be 14 digits (or a 9-digit DUI)");
 	{
 		char def_db[600];
 		snprintf(def_db, sizeof(def_db), "%s/clinicledger.db", cfg->data_dir);
@@ -124,6 +142,8 @@ int config_load(struct config *cfg, struct err *e)
 	INT_SETTING("CLINICLEDGER_LOGIN_MAX_FAILURES", 5, 1, 1000, login_max_failures);
 	INT_SETTING("CLINICLEDGER_LOGIN_LOCK_SECONDS", 900, 1, 86400 * 30, login_lock_s);
 	INT_SETTING("STRIPE_TIMEOUT_MS", 15000, 100, 120000, stripe_timeout_ms);
+	INT_SETTING("DTE_MH_TIMEOUT_MS", 8000, 100, 120000, dte_mh_timeout_ms);
+	INT_SETTING("DTE_MH_CONNECT_TIMEOUT_MS", 5000, 100, 60000, dte_mh_connect_timeout_ms);
 #undef INT_SETTING
 	if (env_int("CLINICLEDGER_MAX_BODY", 1 << 20, 1024, 64L << 20, &v, e))
 		return e->code;

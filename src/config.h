@@ -48,6 +48,19 @@ struct config {
 	int stripe_timeout_ms;            /* STRIPE_TIMEOUT_MS; default 15000 */
 	/* the billing-service payment gateway's webhooks */
 	char gateway_webhook_secret[256]; /* CLINICLEDGER_GATEWAY_WEBHOOK_SECRET; empty: webhooks refused (503) */
+
+	/* El Salvador DTE (clinic-billing-backend.md §3; docs/dte-flow.md) */
+	char dte_mh_endpoint[512];    /* DTE_MH_ENDPOINT; default https://apitest.dtes.mh.gob.sv (MH's test host) */
+	char dte_mh_user[64];         /* DTE_MH_USER: MH API user; empty = the tenant emisor's NIT */
+	char dte_mh_password[128];    /* DTE_MH_PASSWORD: MH API password (secret) */
+	char dte_ambiente[3];         /* DTE_AMBIENTE "00" prueba (default) | "01" producción */
+	char dte_private_key[512];    /* DTE_PRIVATE_KEY: PEM private key file */
+	char dte_certificate[512];    /* DTE_CERTIFICATE: PEM certificate / public key, or MH's <NIT>.crt */
+	char dte_cert_password[256];  /* DTE_CERT_PASSWORD: key passphrase / MH certificate password (secret) */
+	char dte_nit_emisor[16];      /* DTE_NIT_EMISOR: the NIT the key belongs to; tenants of another NIT cannot sign */
+	char dte_mh_ca_file[512];     /* DTE_MH_CA_FILE: CA bundle for the MH host (optional) */
+	int dte_mh_timeout_ms;        /* DTE_MH_TIMEOUT_MS: per MH call; default 8000 (MH's 8 s) */
+	int dte_mh_connect_timeout_ms;/* DTE_MH_CONNECT_TIMEOUT_MS; default 5000 */
 };
 
 /* Fill cfg from the environment; bad values -> ERR_INVALID naming the variable. */

@@ -11,6 +11,7 @@
 #include "http/server.h"
 #include "jobs/jobs.h"
 #include "mod/tenants/tenants.h"
+#include "net/httpc.h"
 
 static const struct command {
 	const char *name;  /* one or two words */
@@ -60,7 +61,7 @@ int cli_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (config_load(&cfg, &e))
+	if (config_load(&cfg, &e) || httpc_global_init(&e))
 		goto fail;
 	log_set_level((enum log_level)log_level_parse(cfg.log_level));
 	if (app_init(&app, &cfg, &e))

@@ -43,8 +43,13 @@ run_one() {
 	"$@" >"$log" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - start ))
+	# cmocka's summary lines, or a plain closing "N passed, N failed" line (suites)
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	if [ -z "$p$f" ]; then
+		p=$(sed -n 's/^\([0-9][0-9]*\) passed, [0-9][0-9]* failed.*/\1/p' "$log" | tail -n 1)
+		f=$(sed -n 's/^[0-9][0-9]* passed, \([0-9][0-9]*\) failed.*/\1/p' "$log" | tail -n 1)
+	fi
 	p=${p:-0}
 	f=${f:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -75,6 +80,15 @@ cleanup() {
 	[ -n "$PGDIR" ] && sh tests/lib/pg.sh stop "$PGDIR" >/dev/null 2>&1
 }
 trap cleanup EXIT INT TERM
+
+if [ "$UNIT_ONLY" -eq 0 ] && [ -f tests/package-lock.json ]; then
+	# node tooling of the tests (stripe's webhook signer, ajv): exactly the locked versions
+	if ! npm ci --prefix tests --no-audit --no-fund --loglevel=error >"$LOGDIR/npm.log" 2>&1; then
+		echo "FAIL npm ci --prefix tests (see $LOGDIR/npm.log)"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+fi
 
 if [ "$UNIT_ONLY" -eq 0 ]; then
 	PGDIR=$(mktemp -d /tmp/clinicledger-pg-XXXXXX)
@@ -110,6 +124,19 @@ if [ "$UNIT_ONLY" -eq 0 ]; then
 					run_one "$b/api/$backend/$name" env CLINICLEDGER_TEST_BIN="$b/clinicledger" "$t"
 				fi
 			done
+		done
+	done
+fi
+
+# Suites: tests/suites/<name>.sh BUILD_DIR, each ending with "N passed, N failed"
+# (e.g. the DTE schema corpus validated with ajv). Node tooling comes from tests/package.json.
+if [ "$UNIT_ONLY" -eq 0 ] && ls tests/suites/*.sh >/dev/null 2>&1; then
+	for b in $BUILDS; do
+		echo "== suites ($b)"
+		for s in tests/suites/*.sh; do
+			name=$(basename "$s" .sh)
+			matches "$name" || continue
+			run_one "$b/suite/$name" sh "$s" "$b"
 		done
 	done
 fi

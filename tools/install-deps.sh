@@ -3,13 +3,18 @@
 # Runs apt-get (through sudo when not root). Used by `make run` and `make test`.
 set -eu
 PKGS="build-essential pkg-config libulfius-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev sqlite3
-libpq-dev postgresql libcmocka-dev libargon2-dev libcurl4-gnutls-dev libssl-dev tzdata ca-certificates"
+libpq-dev postgresql libcmocka-dev libargon2-dev libcurl4-gnutls-dev libssl-dev tzdata ca-certificates
+libhpdf-dev libqrencode-dev poppler-utils openssl jq zbar-tools libxml2-utils"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
 		missing="$missing $p"
 	fi
 done
+# node and npm run the tests' contract tooling (tests/package.json); any node >= 18 will do
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 echo "installing:$missing"
 SUDO=""

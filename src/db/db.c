@@ -5,7 +5,8 @@
  * for a free connection), dispatches every call to the backend's struct
  * db_ops, tracks transactions per connection, materialises result rows,
  * words driver errors for clients, and runs the embedded migrations from
- * migrations.h. Nothing here knows a driver API: sqlite3.h lives only in
+ * migrations.h. The SQLite writer (sessions, group commit, db_write) is
+ * db_group.c's: calls on a session are passed there. Nothing here knows a driver API: sqlite3.h lives only in
  * db_sqlite.c and libpq-fe.h only in db_pgsql.c.
  */
 #include "db/db.h"
@@ -26,6 +27,9 @@
 #define DB_DEFAULT_ACQUIRE_MS 5000
 #define DB_DEFAULT_BUSY_MS 5000
 #define DB_MAX_POOL 256
+#define DB_DEFAULT_GROUP_MEMBERS 64
+#define DB_DEFAULT_GROUP_US 4000
+#define DB_DEFAULT_GROUP_LINGER_US 200
 
 struct db_rows {
 	size_t nrows;
@@ -190,9 +194,13 @@ static void db_free(struct db *db)
 {
 	int i;
 
+	if (db->started && db->ops->db_stop)
+		db->ops->db_stop(db);
 	for (i = 0; i < db->nconns; i++)
 		if (db->conns[i].handle || db->conns[i].priv)
 			db->ops->conn_close(&db->conns[i]);
+	pthread_cond_destroy(&db->g_cond);
+	pthread_cond_destroy(&db->w_arrive);
 	pthread_cond_destroy(&db->cond);
 	pthread_mutex_destroy(&db->mu);
 	free(db->conns);
@@ -218,10 +226,21 @@ int db_open(const char *url, const struct db_options *opt, struct db **out, stru
 		opt && opt->acquire_timeout_ms > 0 ? opt->acquire_timeout_ms : DB_DEFAULT_ACQUIRE_MS;
 	db->opt.busy_timeout_ms =
 		opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : DB_DEFAULT_BUSY_MS;
+	db->opt.group_max_members = opt && opt->group_max_members > 0 ? opt->group_max_members
+								       : DB_DEFAULT_GROUP_MEMBERS;
+	db->opt.group_max_us = opt && opt->group_max_us > 0 ? opt->group_max_us : DB_DEFAULT_GROUP_US;
+	db->opt.group_linger_us = !opt || opt->group_linger_us == 0 ? DB_DEFAULT_GROUP_LINGER_US
+				  : opt->group_linger_us < 0	? 0
+								: opt->group_linger_us;
 	pthread_mutex_init(&db->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&db->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&db->g_cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&db->w_arrive, &ca);
 	pthread_condattr_destroy(&ca);
 
 	if (db_is_pg_url(url)) {
@@ -251,6 +270,12 @@ int db_open(const char *url, const struct db_options *opt, struct db **out, stru
 		rc = db->ops->conn_open(db, &db->conns[i], e);
 		if (rc < 0)
 			goto out;
+	}
+	if (db->ops->db_start) {
+		rc = db->ops->db_start(db, e);
+		if (rc < 0)
+			goto out;
+		db->started = true;
 	}
 out:
 	if (rc < 0) {
@@ -287,26 +312,31 @@ enum db_backend db_conn_backend(const struct db_conn *c)
 	return c->db->ops->kind;
 }
 
-/* A free connection for mode, or NULL. Caller holds db->mu. */
-static struct db_conn *db_find_free(struct db *db, enum db_mode mode)
+void db_deadline(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* A free pooled connection (PostgreSQL, or an SQLite reader), or NULL.
+ * Caller holds db->mu. The SQLite writer is taken through db_group.c. */
+static struct db_conn *db_find_free(struct db *db)
 {
 	int i;
 
-	if (db->ops->kind == DB_SQLITE) {
-		if (mode == DB_WRITE || db->nconns == 1)
-			return db->conns[0].in_use ? NULL : &db->conns[0];
-		for (i = 1; i < db->nconns; i++)
-			if (!db->conns[i].in_use)
-				return &db->conns[i];
-		return NULL;
-	}
-	for (i = 0; i < db->nconns; i++)
+	for (i = db->ops->kind == DB_SQLITE ? 1 : 0; i < db->nconns; i++)
 		if (!db->conns[i].in_use)
 			return &db->conns[i];
 	return NULL;
 }
 
-/* Give c back to the pool without touching its driver state. */
+/* Give c back to the pool without touching its driver state. One
+ * connection came free: one waiter is enough. */
 static void db_put(struct db_conn *c)
 {
 	struct db *db = c->db;
@@ -314,7 +344,7 @@ static void db_put(struct db_conn *c)
 	pthread_mutex_lock(&db->mu);
 	c->in_use = false;
 	db->in_use--;
-	pthread_cond_broadcast(&db->cond);
+	pthread_cond_signal(&db->cond);
 	pthread_mutex_unlock(&db->mu);
 }
 
@@ -326,17 +356,15 @@ int db_acquire(struct db *db, enum db_mode mode, struct db_conn **out, struct er
 	int rc;
 
 	*out = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += db->opt.acquire_timeout_ms / 1000;
-	deadline.tv_nsec += (long)(db->opt.acquire_timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	/* SQLite: the single writer (also serving reads of a ":memory:" database,
+	 * where every connection would be a database of its own). */
+	if (db->ops->kind == DB_SQLITE && (mode == DB_WRITE || db->nconns == 1))
+		return dbg_acquire(db, out, e);
+	db_deadline(&deadline, db->opt.acquire_timeout_ms);
 
 	pthread_mutex_lock(&db->mu);
 	for (;;) {
-		c = db_find_free(db, mode);
+		c = db_find_free(db);
 		if (c)
 			break;
 		if (timed_out) {
@@ -367,6 +395,10 @@ void db_release(struct db_conn *c)
 {
 	if (!c)
 		return;
+	if (c->session) {
+		dbg_release(c);
+		return;
+	}
 	if (c->in_tx || c->db->ops->tx_open(c))
 		db_rollback(c);
 	db_put(c);
@@ -379,9 +411,11 @@ int db_begin(struct db_conn *c, struct err *e)
 	const char *sql;
 	int rc;
 
+	if (c->session)
+		return dbg_begin(c, e);
 	if (c->in_tx)
 		return db_fail(e, ERR_DB, "db_begin: transaction already open");
-	sql = c->db->ops->kind == DB_SQLITE && c->writer ? "BEGIN IMMEDIATE" : "BEGIN";
+	sql = "BEGIN";
 	rc = c->db->ops->run(c, sql, NULL, 0, NULL, NULL, e);
 	if (rc == 0)
 		c->in_tx = true;
@@ -392,6 +426,8 @@ int db_commit(struct db_conn *c, struct err *e)
 {
 	int rc;
 
+	if (c->session)
+		return dbg_commit(c, e);
 	if (!c->in_tx && !c->db->ops->tx_open(c))
 		return db_fail(e, ERR_DB, "db_commit: no transaction open");
 	rc = c->db->ops->commit(c, e);
@@ -403,8 +439,36 @@ int db_commit(struct db_conn *c, struct err *e)
 
 void db_rollback(struct db_conn *c)
 {
+	if (c->session) {
+		dbg_rollback(c);
+		return;
+	}
 	c->db->ops->rollback(c);
 	c->in_tx = false;
+}
+
+int db_write(struct db *db, int (*fn)(struct db_conn *c, void *arg, struct err *e), void *arg, struct err *e)
+{
+	struct db_conn *c = NULL;
+	int rc;
+
+	if (db->ops->kind == DB_SQLITE)
+		return dbg_write(db, fn, arg, e);
+	rc = db_acquire(db, DB_WRITE, &c, e);
+	if (rc < 0)
+		return rc;
+	rc = db_begin(c, e);
+	if (rc == 0) {
+		rc = fn(c, arg, e);
+		if (rc > 0)
+			rc = db_fail(e, ERR_INTERNAL, "db_write callback returned %d", rc);
+		if (rc == 0)
+			rc = db_commit(c, e);
+		else
+			db_rollback(c);
+	}
+	db_release(c);
+	return rc;
 }
 
 int db_exec(struct db_conn *c, const char *sql, const struct db_param *params, size_t nparams,
@@ -412,6 +476,8 @@ int db_exec(struct db_conn *c, const char *sql, const struct db_param *params, s
 {
 	if (affected)
 		*affected = 0;
+	if (c->session)
+		return dbg_run(c, sql, params, nparams, affected, NULL, e);
 	return c->db->ops->run(c, sql, params, nparams, affected, NULL, e);
 }
 
@@ -419,11 +485,15 @@ int db_query(struct db_conn *c, const char *sql, const struct db_param *params, 
 	     struct db_rows **out, struct err *e)
 {
 	*out = NULL;
+	if (c->session)
+		return dbg_run(c, sql, params, nparams, NULL, out, e);
 	return c->db->ops->run(c, sql, params, nparams, NULL, out, e);
 }
 
 int db_exec_script(struct db_conn *c, const char *sql, struct err *e)
 {
+	if (c->session)
+		return dbg_script(c, sql, e);
 	return c->db->ops->script(c, sql, e);
 }
 
@@ -485,6 +555,8 @@ void db_stats(struct db *db, struct db_stats *out)
 	out->in_use = db->in_use;
 	out->waiting = db->waiting;
 	out->acquire_timeouts = db->acquire_timeouts;
+	out->group_commits = db->g_commits;
+	out->group_members = db->g_committed;
 	pthread_mutex_unlock(&db->mu);
 }
 

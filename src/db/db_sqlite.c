@@ -8,9 +8,22 @@
  * statements keyed by SQL text; a statement is reset and its bindings
  * cleared after every use, so no read transaction outlives a call. Also the
  * online backup (sqlite3_backup_*) and the offline check of a backup file.
+ *
+ * Checkpoints run off the write path: a WAL hook on the writer (called after
+ * every commit with the WAL's size) wakes a checkpointer thread with a
+ * connection of its own every SQ_CKPT_FRAMES new pages; it runs PASSIVE
+ * checkpoints, which never block the writer or the readers, and syncs the
+ * database file (synchronous=FULL) before SQLite may reuse the WAL; every
+ * SQ_WAL_RESTART_FRAMES pages it briefly holds the writer so that the WAL
+ * starts over (sq_ckpt_run). Should it fall behind, the writer checkpoints
+ * itself at SQ_CKPT_HARD.
+ * The writer keeps a large page cache, so a transaction seldom reads the
+ * file. (No mmap: a database that grows is remapped on every growth, and
+ * each munmap stops every thread of the process for a TLB shootdown.)
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +36,37 @@
 #include "db/db_backend.h"
 
 #define SQ_CACHE 64
+#define SQ_WRITER_CACHE_KIB "-65536"   /* the writer's page cache: 64 MiB */
+#define SQ_READER_CACHE_KIB "-8192"    /* each reader's: 8 MiB */
+#define SQ_CKPT_FRAMES 4000            /* new WAL pages that wake the checkpointer (~16 MiB) */
+#define SQ_WAL_RESTART_FRAMES 32000    /* WAL pages (~128 MiB) after which it is started over */
+#define SQ_RESTART_GAP_MS 100          /* at most one such restart per this period */
+#define SQ_CKPT_PASSES 8               /* concurrent passes before a restart's pause ... */
+#define SQ_CKPT_REST 128               /* ... unless the WAL pages left are this few */
+#define SQ_CKPT_HARD 100000            /* WAL pages that make the writer checkpoint itself */
+#define SQ_CKPT_IDLE_MS 1000           /* checkpoint (and restart) a WAL left alone this long */
+
+/* The checkpointer: a thread with its own connection (db->bpriv). */
+struct sq_ckpt {
+	struct db *db;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	sqlite3 *h;
+	int wal_frames; /* WAL size reported by the last commit */
+	int kick_at;    /* WAL size that wakes the checkpointer next */
+	int64_t restart_ms; /* when the WAL was last started over */
+	bool kick;      /* wal_frames reached kick_at */
+	bool stop;
+};
+
+static int64_t time_mono_ms_sq(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct sq_stmt {
 	char *sql; /* owned; NULL = free slot */
@@ -268,6 +312,14 @@ static bool sq_tx_open(struct db_conn *c)
 	return c->handle && !sqlite3_get_autocommit(c->handle);
 }
 
+static bool sq_deferred_violations(struct db_conn *c)
+{
+	int cur = 0, hi = 0;
+
+	return c->handle && sqlite3_db_status(c->handle, SQLITE_DBSTATUS_DEFERRED_FKS, &cur, &hi, 0) == SQLITE_OK &&
+	       cur > 0;
+}
+
 static int sq_commit(struct db_conn *c, struct err *e)
 {
 	return sq_run(c, "COMMIT", NULL, 0, NULL, NULL, e);
@@ -295,13 +347,22 @@ static int sq_first_cb(void *arg, int ncols, char **vals, char **names)
 	return 0;
 }
 
+/* Process-wide SQLite settings, before its first use: no memory statistics
+ * (they put a global mutex around every allocation of every connection). */
+static void sq_global_init(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_conn_open(struct db *db, struct db_conn *c, struct err *e)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	sqlite3 *h = NULL;
 	char mode[64] = "";
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	int rc;
 
+	pthread_once(&once, sq_global_init);
 	if (c->writer)
 		flags |= SQLITE_OPEN_CREATE;
 	c->priv = xcalloc(1, sizeof(struct sq_cache));
@@ -314,7 +375,12 @@ static int sq_conn_open(struct db *db, struct db_conn *c, struct err *e)
 	}
 	sqlite3_extended_result_codes(h, 1);
 	sqlite3_busy_timeout(h, db->opt.busy_timeout_ms);
-	rc = sq_script(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;", e);
+	rc = sq_script(c,
+		       c->writer ? "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; "
+				   "PRAGMA cache_size = " SQ_WRITER_CACHE_KIB ";"
+				 : "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; "
+				   "PRAGMA cache_size = " SQ_READER_CACHE_KIB ";",
+		       e);
 	if (rc < 0)
 		goto out;
 	if (c->writer) {
@@ -357,6 +423,182 @@ static int sq_conn_check(struct db_conn *c, struct err *e)
 {
 	if (!c->handle)
 		return db_fail(e, ERR_UNAVAILABLE, "sqlite connection is closed");
+	return 0;
+}
+
+/* ---- checkpointer ---- */
+
+/* WAL hook of the writer: after each commit, with the WAL's size in pages. */
+static int sq_wal_hook(void *arg, sqlite3 *h, const char *dbname, int frames)
+{
+	struct sq_ckpt *k = arg;
+	int logged = 0, done = 0;
+
+	if (frames >= SQ_CKPT_HARD) {
+		/* The checkpointer fell behind: catch up here (PASSIVE; SQLITE_BUSY
+		 * when the checkpointer is at it right now, which is fine). */
+		sqlite3_wal_checkpoint_v2(h, dbname, SQLITE_CHECKPOINT_PASSIVE, &logged, &done);
+		return SQLITE_OK;
+	}
+	pthread_mutex_lock(&k->mu);
+	k->wal_frames = frames;
+	if (frames >= k->kick_at && !k->kick) {
+		k->kick = true;
+		pthread_cond_signal(&k->cond);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return SQLITE_OK;
+}
+
+/* One PASSIVE checkpoint: copies what it can of the WAL into the database
+ * file and syncs it, never waiting for the writer or a reader. *logged = the
+ * WAL's size, *left = its pages not yet in the file (-1 on error). */
+static void sq_ckpt_once(struct sq_ckpt *k, int *logged, int *left)
+{
+	int done = 0, src;
+
+	*logged = 0;
+	src = sqlite3_wal_checkpoint_v2(k->h, NULL, SQLITE_CHECKPOINT_PASSIVE, logged, &done);
+	if (src != SQLITE_OK && src != SQLITE_BUSY)
+		log_warn("msg=\"sqlite checkpoint failed\" rc=%d detail=\"%s\"", src, sqlite3_errmsg(k->h));
+	*left = src == SQLITE_OK && *logged >= done ? *logged - done : -1;
+}
+
+static void sq_ckpt_final(void *arg)
+{
+	int logged, left;
+
+	sq_ckpt_once(arg, &logged, &left);
+}
+
+/* Copy the WAL into the database file while writers go on. Once the WAL is
+ * large (or the database idle), also start it over: only a WAL
+ * checkpointed to its very end is reused from its beginning by the next
+ * write transaction, which under a steady stream of commits a concurrent
+ * checkpoint never reaches; so the last few pages are copied with the
+ * writer held (no group open), a pause of a few milliseconds taken once
+ * per SQ_WAL_RESTART_FRAMES pages rather than at every checkpoint. */
+static void sq_ckpt_run(struct sq_ckpt *k, bool idle)
+{
+	struct err e;
+	int64_t now;
+	int logged = 0, left = -1, i;
+
+	/* Each pass copies what the writer added during the previous one:
+	 * the rest left for the pause shrinks to what arrives during one sync. */
+	for (i = 0; i < SQ_CKPT_PASSES; i++) {
+		sq_ckpt_once(k, &logged, &left);
+		if (left >= 0 && left <= SQ_CKPT_REST)
+			break;
+	}
+	now = time_mono_ms_sq();
+	pthread_mutex_lock(&k->mu);
+	k->kick_at = logged + SQ_CKPT_FRAMES;
+	pthread_mutex_unlock(&k->mu);
+	if (!idle && logged < SQ_WAL_RESTART_FRAMES)
+		return;
+	if (now - k->restart_ms < SQ_RESTART_GAP_MS)
+		return; /* readers kept the last restart from happening: not in a loop */
+	k->restart_ms = now;
+	err_clear(&e);
+	if (dbg_exclusive(k->db, sq_ckpt_final, k, &e) < 0) {
+		log_warn("msg=\"sqlite checkpoint could not take the writer\" detail=\"%s\"", e.detail);
+		return;
+	}
+	pthread_mutex_lock(&k->mu);
+	k->kick_at = SQ_CKPT_FRAMES; /* the WAL starts over at the next commit */
+	pthread_mutex_unlock(&k->mu);
+}
+
+static void *sq_ckpt_main(void *arg)
+{
+	struct sq_ckpt *k = arg;
+	struct timespec deadline;
+	bool idle = false;
+
+	pthread_mutex_lock(&k->mu);
+	while (!k->stop) {
+		if (!k->kick) {
+			db_deadline(&deadline, SQ_CKPT_IDLE_MS);
+			if (pthread_cond_timedwait(&k->cond, &k->mu, &deadline) == ETIMEDOUT && k->wal_frames > 0) {
+				k->kick = true;
+				idle = true;
+			}
+			continue;
+		}
+		k->kick = false;
+		k->wal_frames = 0;
+		pthread_mutex_unlock(&k->mu);
+		sq_ckpt_run(k, idle);
+		idle = false;
+		pthread_mutex_lock(&k->mu);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+static void sq_db_stop(struct db *db)
+{
+	struct sq_ckpt *k = db->bpriv;
+
+	if (!k)
+		return;
+	if (db->conns[0].handle)
+		sqlite3_wal_hook(db->conns[0].handle, NULL, NULL);
+	pthread_mutex_lock(&k->mu);
+	k->stop = true;
+	pthread_cond_signal(&k->cond);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->th, NULL);
+	sqlite3_close(k->h);
+	pthread_cond_destroy(&k->cond);
+	pthread_mutex_destroy(&k->mu);
+	free(k);
+	db->bpriv = NULL;
+}
+
+static int sq_db_start(struct db *db, struct err *e)
+{
+	struct sq_ckpt *k;
+	pthread_condattr_t ca;
+	sqlite3 *h = NULL;
+	int rc;
+
+	if (strcmp(db->target, ":memory:") == 0)
+		return 0;
+	rc = sqlite3_open_v2(db->target, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_fail(e, ERR_UNAVAILABLE, "sqlite open %s (checkpointer): %s", db->target,
+			     h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+		sqlite3_close(h);
+		return rc;
+	}
+	sqlite3_busy_timeout(h, db->opt.busy_timeout_ms);
+	/* FULL: a checkpoint syncs the database file before the WAL is reused. */
+	if (sqlite3_exec(h, "PRAGMA synchronous = FULL;", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = sq_fail(h, sqlite3_extended_errcode(h), e);
+		sqlite3_close(h);
+		return rc;
+	}
+	k = xcalloc(1, sizeof(*k));
+	k->db = db;
+	k->h = h;
+	k->kick_at = SQ_CKPT_FRAMES;
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&k->th, NULL, sq_ckpt_main, k) != 0) {
+		pthread_cond_destroy(&k->cond);
+		pthread_mutex_destroy(&k->mu);
+		sqlite3_close(h);
+		free(k);
+		return db_fail(e, ERR_INTERNAL, "cannot start the sqlite checkpointer thread");
+	}
+	db->bpriv = k;
+	/* Replaces SQLite's own autocheckpoint on the writer. */
+	sqlite3_wal_hook(db->conns[0].handle, sq_wal_hook, k);
 	return 0;
 }
 
@@ -459,9 +701,12 @@ const struct db_ops db_sqlite_ops = {
 	.conn_close = sq_conn_close,
 	.conn_check = sq_conn_check,
 	.tx_open = sq_tx_open,
+	.deferred_violations = sq_deferred_violations,
 	.run = sq_run,
 	.script = sq_script,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.backup = sq_backup,
+	.db_start = sq_db_start,
+	.db_stop = sq_db_stop,
 };

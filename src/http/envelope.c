@@ -16,7 +16,10 @@ json_t *envelope_success(enum contract c, struct http_resp *resp)
 	}
 	body = json_object();
 	json_object_set_new(body, "success", json_true());
-	json_object_set_new(body, "data", resp->data ? resp->data : json_null());
+	/* a response made only of top-level members ({"success":true,"message":...},
+	 * as the billing-service webhooks answer) carries no "data" */
+	if (resp->data || !resp->extra)
+		json_object_set_new(body, "data", resp->data ? resp->data : json_null());
 	resp->data = NULL;
 	if (resp->extra) {
 		json_object_update(body, resp->extra);

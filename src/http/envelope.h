@@ -2,7 +2,8 @@
  * envelope.h - how each contract wraps success and error bodies.
  *
  *   billing, clinic, fiscal, inventory:
- *       {"success":true,"data":...,<extra members>}
+ *       {"success":true,"data":...,<extra members>}   ("data" left out when the
+ *       handler set only extra members, e.g. {"success":true,"message":...})
  *       {"success":false,"error":{"code","message","details"}}
  *   dashboard (billing-insurance-dashboard-api.md):
  *       the bare payload; errors {"message","code":"BILLING_xxx"}

@@ -92,4 +92,26 @@ HANDLER(reports_http_revenue);
 HANDLER(reports_http_payments);
 HANDLER(reports_http_taxes);
 
+/* mod/fiscal: facturas_http.c, receptores_http.c, webhook_endpoints_http.c (fiscal-engine contract) */
+HANDLER(facturas_http_create);
+HANDLER(facturas_http_get);
+HANDLER(facturas_http_list);
+HANDLER(receptores_http_upsert);
+HANDLER(receptores_http_get);
+HANDLER(receptores_http_list);
+HANDLER(webhook_endpoints_http_create);
+HANDLER(webhook_endpoints_http_list);
+HANDLER(webhook_endpoints_http_delete);
+HANDLER(webhook_endpoints_http_deliveries);
+
+/* mod/dte/dte_http.c (clinic contract §3: El Salvador DTE) */
+HANDLER(dte_http_submit);
+HANDLER(dte_http_get);
+HANDLER(dte_http_retry);
+HANDLER(dte_http_xml);
+HANDLER(dte_http_pdf);
+HANDLER(dte_http_invalidate);
+HANDLER(dte_http_notes);
+HANDLER(dte_http_report_status);
+
 #endif

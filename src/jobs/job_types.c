@@ -21,6 +21,10 @@
 #include "jobs/jobs.h"
 #include "jobs/jobs_repo.h"
 #include "mod/audit/audit.h"
+#include "mod/billing/billing.h"
+#include "mod/dte/dte.h"
+#include "mod/fiscal/fiscal.h"
+#include "mod/stripe/stripe.h"
 
 #define SESSIONS_KEEP_S	   (7 * 86400)	/* expired or revoked sessions kept this long */
 #define IDEMPOTENCY_KEEP_S 86400	/* Idempotency-Key replay window */
@@ -158,6 +162,17 @@ static const struct job_type job_types[] = {
     {"idempotency.purge", idempotency_purge, 3, 60, 900, 300},
     {"jobs.purge", jobs_purge, 3, 60, 900, 300},
     {"audit.verify", audit_verify_job, 2, 300, 300, 3600},
+    {"billing.overdue", billing_overdue_job, 3, 300, 3600, 3600},
+    /* POST /v1/refunds with Idempotency-Key = the refund id: retries make one refund */
+    {"stripe.refund", stripe_refund_job, 10, 2, 300, 120},
+    /* one delivery attempt per job; the handler schedules the next attempt itself (fiscal.h) */
+    {"webhook.deliver", fiscal_webhook_deliver_job, 5, 5, 300, 60},
+    /* one DTE under MH's retry policy (the row counts its tries; 3 without answer -> contingency) */
+    {"dte.submit", dte_submit_job, 30, 1, 30, 60},
+    /* the evento de contingencia: retried with backoff until MH answers again */
+    {"dte.contingency", dte_contingency_job, 40, 2, 30, 300},
+    /* DTE work whose job died (dead job, lost lease) is enqueued again */
+    {"dte.sweep", dte_sweep_job, 3, 60, 600, 300},
 };
 
 /* name, kind, period_s */
@@ -166,6 +181,8 @@ static const struct job_schedule job_schedules[] = {
     {"idempotency.purge", "idempotency.purge", 3600},
     {"jobs.purge", "jobs.purge", 86400},
     {"audit.verify", "audit.verify", 86400},
+    {"billing.overdue", "billing.overdue", 86400},
+    {"dte.sweep", "dte.sweep", 600},
 };
 
 const struct job_type *job_types_table(size_t *n)

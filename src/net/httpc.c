@@ -182,7 +182,7 @@ char *httpc_escape(const char *s, int keep_brackets)
 
 static void sleep_ms(int64_t ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 
 	while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -260,8 +260,8 @@ static void free_headers(struct curl_slist *list)
 }
 
 /* One attempt. Returns the curl code; *status gets the HTTP status. */
-static CURLcode attempt(const struct httpc_request *rq, struct curl_slist *headers, struct sink *body,
-			struct hdrs *h, long *status, char *errbuf)
+static CURLcode attempt(const struct httpc_request *rq, struct curl_slist *headers, struct sink *body, struct hdrs *h,
+			long *status, char *errbuf)
 {
 	CURL *c = curl_easy_init();
 	CURLcode rc;
@@ -321,8 +321,8 @@ static void log_url(const char *url, char *out, size_t len)
 int httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct err *e)
 {
 	struct curl_slist *headers = NULL;
-	struct sink body = { 0 };
-	struct hdrs h = { 0 };
+	struct sink body = {0};
+	struct hdrs h = {0};
 	char errbuf[CURL_ERROR_SIZE];
 	char where[256];
 	const char *who = rq->log_name ? rq->log_name : "httpc";
@@ -357,8 +357,9 @@ int httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct 
 		hdrs_reset(&h);
 		cc = attempt(rq, headers, &body, &h, &status, errbuf);
 		out->attempts = n;
-		log_debug("msg=\"outbound request\" client=%s method=%s url=\"%s\" attempt=%d status=%ld curl=%d ms=%lld",
-			  who, rq->method, where, n, status, (int)cc, (long long)(time_mono_ms() - t0));
+		log_debug(
+		    "msg=\"outbound request\" client=%s method=%s url=\"%s\" attempt=%d status=%ld curl=%d ms=%lld",
+		    who, rq->method, where, n, status, (int)cc, (long long)(time_mono_ms() - t0));
 		if (body.over || cc == CURLE_FILESIZE_EXCEEDED) {
 			log_warn("msg=\"outbound response too large\" client=%s method=%s url=\"%s\" cap=%zu", who,
 				 rq->method, where, body.max);

@@ -39,15 +39,15 @@
 
 #include "core/err.h"
 
-#define HTTPC_DEFAULT_MAX_RESPONSE (4u << 20) /* 4 MiB */
+#define HTTPC_DEFAULT_MAX_RESPONSE	 (4u << 20) /* 4 MiB */
 #define HTTPC_DEFAULT_CONNECT_TIMEOUT_MS 5000
-#define HTTPC_DEFAULT_TIMEOUT_MS 15000
-#define HTTPC_DEFAULT_ATTEMPTS 3
-#define HTTPC_MAX_ATTEMPTS 8
-#define HTTPC_DEFAULT_BACKOFF_BASE_MS 250
-#define HTTPC_DEFAULT_BACKOFF_MAX_MS 4000
-#define HTTPC_MAX_HEADERS 16  /* request headers and captured response headers */
-#define HTTPC_HEADER_VALUE_MAX 512
+#define HTTPC_DEFAULT_TIMEOUT_MS	 15000
+#define HTTPC_DEFAULT_ATTEMPTS		 3
+#define HTTPC_MAX_ATTEMPTS		 8
+#define HTTPC_DEFAULT_BACKOFF_BASE_MS	 250
+#define HTTPC_DEFAULT_BACKOFF_MAX_MS	 4000
+#define HTTPC_MAX_HEADERS		 16 /* request headers and captured response headers */
+#define HTTPC_HEADER_VALUE_MAX		 512
 
 struct httpc_header {
 	const char *name;
@@ -57,34 +57,34 @@ struct httpc_header {
 /* What to send. All pointers are borrowed for the duration of the call.
  * Zero numeric fields take the defaults above. */
 struct httpc_request {
-	const char *method;       /* "GET" | "POST" | "PUT" | "PATCH" | "DELETE" */
-	const char *url;          /* http:// or https:// */
+	const char *method;		    /* "GET" | "POST" | "PUT" | "PATCH" | "DELETE" */
+	const char *url;		    /* http:// or https:// */
 	const struct httpc_header *headers; /* extra request headers (<= HTTPC_MAX_HEADERS) */
 	size_t nheaders;
-	const char *bearer;       /* "Authorization: Bearer <bearer>" when not NULL; never logged */
+	const char *bearer;	  /* "Authorization: Bearer <bearer>" when not NULL; never logged */
 	const char *content_type; /* of body, e.g. "application/x-www-form-urlencoded" */
-	const char *body;         /* NULL: no body */
+	const char *body;	  /* NULL: no body */
 	size_t body_len;
 	int connect_timeout_ms;
-	int timeout_ms;           /* total, per attempt */
+	int timeout_ms; /* total, per attempt */
 	size_t max_response_bytes;
 	int max_attempts;
 	int backoff_base_ms;
 	int backoff_max_ms;
-	const char *const *capture; /* NULL-terminated response header names to return, or NULL */
+	const char *const *capture;    /* NULL-terminated response header names to return, or NULL */
 	const char *retry_hint_header; /* see RETRIES; NULL: none */
-	const char *ca_file;      /* CA bundle override (PEM path); NULL: the system's */
-	const char *log_name;     /* who is calling, for the log ("stripe"); NULL: "httpc" */
+	const char *ca_file;	       /* CA bundle override (PEM path); NULL: the system's */
+	const char *log_name;	       /* who is calling, for the log ("stripe"); NULL: "httpc" */
 };
 
 /* What came back. Fill with httpc_do, release with httpc_response_free. */
 struct httpc_response {
-	long status;              /* HTTP status of the last attempt; 0 when none */
-	char *body;               /* owned, NUL-terminated ("" when empty) */
+	long status; /* HTTP status of the last attempt; 0 when none */
+	char *body;  /* owned, NUL-terminated ("" when empty) */
 	size_t body_len;
 	struct httpc_header headers[HTTPC_MAX_HEADERS]; /* owned copies of the captured headers */
 	size_t nheaders;
-	int attempts;             /* attempts made */
+	int attempts; /* attempts made */
 };
 
 /* curl_global_init, once per process (later calls are no-ops). Call it from

@@ -210,6 +210,8 @@ int stripe_refund_from_json(const json_t *obj, struct stripe_refund *out, struct
 	jcopy(obj, "payment_intent", out->payment_intent, sizeof(out->payment_intent));
 	jcopy(obj, "charge", out->charge, sizeof(out->charge));
 	jcopy(obj, "failure_reason", out->failure_reason, sizeof(out->failure_reason));
+	jcopy(json_object_get(obj, "metadata"), "refund_id", out->local_id, sizeof(out->local_id));
+	jcopy(json_object_get(obj, "metadata"), "tenant_id", out->tenant_id, sizeof(out->tenant_id));
 	return 0;
 }
 
@@ -280,12 +282,12 @@ static int valid_idempotency_key(const char *k)
 int stripe_call(const struct stripe_client *c, const char *method, const char *path, const struct stripe_form *form,
 		const char *idempotency_key, json_t **out, struct err *e)
 {
-	static const char *const capture[] = { "Request-Id", "Idempotent-Replayed", NULL };
+	static const char *const capture[] = {"Request-Id", "Idempotent-Replayed", NULL};
 	const char *base = c->api_base && *c->api_base ? c->api_base : STRIPE_DEFAULT_API_BASE;
 	size_t blen = strlen(base);
 	struct httpc_header headers[2];
-	struct httpc_request rq = { 0 };
-	struct httpc_response resp = { 0 };
+	struct httpc_request rq = {0};
+	struct httpc_response resp = {0};
 	int is_post = strcmp(method, "POST") == 0;
 	json_error_t jerr;
 	char *url = NULL;
@@ -301,11 +303,11 @@ int stripe_call(const struct stripe_client *c, const char *method, const char *p
 	while (blen && base[blen - 1] == '/')
 		blen--;
 	url = xasprintf("%.*s%s", (int)blen, base, path);
-	headers[0] = (struct httpc_header){ "Stripe-Version", STRIPE_API_VERSION };
+	headers[0] = (struct httpc_header){"Stripe-Version", STRIPE_API_VERSION};
 	rq.headers = headers;
 	rq.nheaders = 1;
 	if (is_post) {
-		headers[1] = (struct httpc_header){ "Idempotency-Key", idempotency_key };
+		headers[1] = (struct httpc_header){"Idempotency-Key", idempotency_key};
 		rq.nheaders = 2;
 		rq.content_type = "application/x-www-form-urlencoded";
 		rq.body = form ? stripe_form_body(form) : "";
@@ -368,7 +370,7 @@ static int valid_path_id(const char *id, const char *field, struct err *e)
 int stripe_pi_create(const struct stripe_client *c, const struct stripe_pi_params *p, const char *idempotency_key,
 		     struct stripe_pi *out, struct err *e)
 {
-	struct stripe_form f = { 0 };
+	struct stripe_form f = {0};
 	char cur[8];
 	json_t *root = NULL;
 	size_t n = p->currency ? strlen(p->currency) : 0;
@@ -424,7 +426,7 @@ int stripe_pi_retrieve(const struct stripe_client *c, const char *id, struct str
 int stripe_pi_confirm(const struct stripe_client *c, const char *id, const char *payment_method,
 		      const char *idempotency_key, struct stripe_pi *out, struct err *e)
 {
-	struct stripe_form f = { 0 };
+	struct stripe_form f = {0};
 	json_t *root = NULL;
 	char *path;
 	int rc;
@@ -451,7 +453,7 @@ int stripe_pi_confirm(const struct stripe_client *c, const char *id, const char 
 int stripe_connection_token(const struct stripe_client *c, const char *location, const char *idempotency_key,
 			    char secret[STRIPE_SECRET_MAX], struct err *e)
 {
-	struct stripe_form f = { 0 };
+	struct stripe_form f = {0};
 	json_t *root = NULL;
 	int rc;
 
@@ -469,10 +471,10 @@ int stripe_connection_token(const struct stripe_client *c, const char *location,
 }
 
 int stripe_refund_create(const struct stripe_client *c, const char *payment_intent, int64_t amount_minor,
-			 const char *refund_id, const char *idempotency_key, struct stripe_refund *out,
-			 struct err *e)
+			 const char *refund_id, const char *tenant_id, const char *order_id,
+			 const char *idempotency_key, struct stripe_refund *out, struct err *e)
 {
-	struct stripe_form f = { 0 };
+	struct stripe_form f = {0};
 	json_t *root = NULL;
 	int rc;
 
@@ -486,6 +488,10 @@ int stripe_refund_create(const struct stripe_client *c, const char *payment_inte
 	stripe_form_add_int(&f, "amount", amount_minor);
 	if (refund_id)
 		stripe_form_add(&f, "metadata[refund_id]", refund_id);
+	if (tenant_id)
+		stripe_form_add(&f, "metadata[tenant_id]", tenant_id);
+	if (order_id)
+		stripe_form_add(&f, "metadata[order_id]", order_id);
 	rc = stripe_call(c, "POST", "/v1/refunds", &f, idempotency_key, &root, e);
 	if (rc == 0)
 		rc = stripe_refund_from_json(root, out, e);
@@ -494,9 +500,53 @@ int stripe_refund_create(const struct stripe_client *c, const char *payment_inte
 	return rc;
 }
 
+#define STRIPE_LIST_MAX 100
+
+int stripe_refund_list(const struct stripe_client *c, const char *charge_id, struct stripe_refund **out, size_t *n,
+		       struct err *e)
+{
+	json_t *root = NULL;
+	const json_t *data, *item;
+	char *path;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = valid_path_id(charge_id, "chargeId", e);
+	if (rc)
+		return rc;
+	path = xasprintf("/v1/refunds?charge=%s&limit=%d", charge_id, STRIPE_LIST_MAX);
+	rc = stripe_call(c, "GET", path, NULL, NULL, &root, e);
+	free(path);
+	if (rc)
+		return rc;
+	data = json_object_get(root, "data");
+	if (!json_is_array(data)) {
+		json_decref(root);
+		err_set(e, ERR_UPSTREAM, NULL, "the payment provider sent an unexpected response");
+		return err_detail(e, "stripe refund list without data");
+	}
+	*out = xcalloc(json_array_size(data) + 1, sizeof(**out));
+	json_array_foreach(data, i, item)
+	{
+		rc = stripe_refund_from_json(item, &(*out)[*n], e);
+		if (rc) {
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			json_decref(root);
+			return rc;
+		}
+		(*n)++;
+	}
+	json_decref(root);
+	return 0;
+}
+
 /* ---- webhooks ---- */
 
-#define SIG_MAX_V1 8       /* v1 signatures looked at */
+#define SIG_MAX_V1     8 /* v1 signatures looked at */
 #define SIG_HEADER_MAX 4096
 
 int stripe_webhook_verify(const char *secret, const char *header, const char *payload, size_t payload_len,

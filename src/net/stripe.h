@@ -53,23 +53,23 @@
 
 /* The pinned API version (sent as Stripe-Version): the version of the stripe
  * npm package the tests sign webhooks with (tests/package.json, 23.1.0). */
-#define STRIPE_API_VERSION "2026-10-28.endive"
-#define STRIPE_DEFAULT_API_BASE "https://api.stripe.com"
+#define STRIPE_API_VERSION	   "2026-10-28.endive"
+#define STRIPE_DEFAULT_API_BASE	   "https://api.stripe.com"
 #define STRIPE_WEBHOOK_TOLERANCE_S 300
-#define STRIPE_ID_MAX 256     /* Stripe ids are opaque strings of up to 255 bytes */
-#define STRIPE_SECRET_MAX 512 /* client_secret, connection token secret */
-#define STRIPE_URL_MAX 1024
+#define STRIPE_ID_MAX		   256 /* Stripe ids are opaque strings of up to 255 bytes */
+#define STRIPE_SECRET_MAX	   512 /* client_secret, connection token secret */
+#define STRIPE_URL_MAX		   1024
 #define STRIPE_IDEMPOTENCY_KEY_MAX 255
 
 /* Connection settings. Strings borrowed (they live in app->cfg). */
 struct stripe_client {
-	const char *api_base;   /* "" or NULL -> STRIPE_DEFAULT_API_BASE */
+	const char *api_base;	/* "" or NULL -> STRIPE_DEFAULT_API_BASE */
 	const char *secret_key; /* sk_live_... / sk_test_... / rk_...; "" -> ERR_UNAVAILABLE */
-	int timeout_ms;         /* per attempt; 0 -> 15000 */
+	int timeout_ms;		/* per attempt; 0 -> 15000 */
 	int connect_timeout_ms; /* 0 -> 5000 */
-	int max_attempts;       /* 0 -> 3 */
-	int backoff_base_ms;    /* 0 -> httpc's default */
-	const char *ca_file;    /* NULL: system CA bundle */
+	int max_attempts;	/* 0 -> 3 */
+	int backoff_base_ms;	/* 0 -> httpc's default */
+	const char *ca_file;	/* NULL: system CA bundle */
 };
 
 /* ---- form bodies ---- */
@@ -97,16 +97,16 @@ struct stripe_pi {
 			    processing | requires_capture | canceled | succeeded */
 	int64_t amount_minor;
 	int64_t amount_received_minor;
-	char currency[8];                   /* lower-case ISO code, as Stripe writes it */
+	char currency[8];		       /* lower-case ISO code, as Stripe writes it */
 	char client_secret[STRIPE_SECRET_MAX]; /* hand only to the paying client */
-	char latest_charge[STRIPE_ID_MAX];  /* ch_... */
+	char latest_charge[STRIPE_ID_MAX];     /* ch_... */
 	char receipt_url[STRIPE_URL_MAX];
 	char card_brand[32];
 	char card_last4[8];
-	char failure_code[64];              /* last_payment_error.code (decline_code when set) */
-	char failure_message[256];          /* last_payment_error.message */
-	char order_id[64];                  /* metadata[order_id] */
-	char tenant_id[64];                 /* metadata[tenant_id] */
+	char failure_code[64];	   /* last_payment_error.code (decline_code when set) */
+	char failure_message[256]; /* last_payment_error.message */
+	char order_id[64];	   /* metadata[order_id] */
+	char tenant_id[64];	   /* metadata[tenant_id] */
 	int64_t created_s;
 };
 
@@ -117,14 +117,14 @@ struct stripe_charge {
 	char status[32]; /* succeeded | pending | failed */
 	int64_t amount_minor;
 	int64_t amount_refunded_minor;
-	bool refunded;   /* fully refunded */
+	bool refunded; /* fully refunded */
 	char currency[8];
 	char receipt_url[STRIPE_URL_MAX];
 	char card_brand[32];
 	char card_last4[8];
 	char failure_code[64];
 	char failure_message[256];
-	char order_id[64];  /* metadata copied from the PaymentIntent, when present */
+	char order_id[64]; /* metadata copied from the PaymentIntent, when present */
 	char tenant_id[64];
 };
 
@@ -137,6 +137,8 @@ struct stripe_refund {
 	char payment_intent[STRIPE_ID_MAX];
 	char charge[STRIPE_ID_MAX];
 	char failure_reason[64];
+	char local_id[64];  /* metadata[refund_id]: our refund's id, when we created it */
+	char tenant_id[64]; /* metadata[tenant_id] */
 };
 
 /* Read objects from Stripe's JSON (an API response or an event's
@@ -156,13 +158,13 @@ int stripe_call(const struct stripe_client *c, const char *method, const char *p
 
 /* What a PaymentIntent is created with. */
 struct stripe_pi_params {
-	int64_t amount_minor;     /* > 0, in the currency's minor units */
-	const char *currency;     /* ISO 4217, any case (sent lower-case) */
-	const char *order_id;     /* metadata[order_id] (the billing document id) */
-	const char *tenant_id;    /* metadata[tenant_id] */
-	const char *invoice_number; /* metadata[invoice_number]; may be NULL */
+	int64_t amount_minor;			 /* > 0, in the currency's minor units */
+	const char *currency;			 /* ISO 4217, any case (sent lower-case) */
+	const char *order_id;			 /* metadata[order_id] (the billing document id) */
+	const char *tenant_id;			 /* metadata[tenant_id] */
+	const char *invoice_number;		 /* metadata[invoice_number]; may be NULL */
 	const char *const *payment_method_types; /* NULL-terminated, e.g. {"card_present","card",NULL} */
-	const char *description;  /* may be NULL; never patient data */
+	const char *description;		 /* may be NULL; never patient data */
 };
 
 /* POST /v1/payment_intents (capture_method=automatic). */
@@ -180,10 +182,15 @@ int stripe_pi_confirm(const struct stripe_client *c, const char *id, const char 
 int stripe_connection_token(const struct stripe_client *c, const char *location, const char *idempotency_key,
 			    char secret[STRIPE_SECRET_MAX], struct err *e);
 /* POST /v1/refunds payment_intent=..&amount=..&metadata[refund_id]=..
- * (refund_id may be NULL). Use the refund's own id as idempotency key. */
+ * &metadata[tenant_id]=..&metadata[order_id]=.. (the three may be NULL).
+ * Use the refund's own id as idempotency key. */
 int stripe_refund_create(const struct stripe_client *c, const char *payment_intent, int64_t amount_minor,
-			 const char *refund_id, const char *idempotency_key, struct stripe_refund *out,
-			 struct err *e);
+			 const char *refund_id, const char *tenant_id, const char *order_id,
+			 const char *idempotency_key, struct stripe_refund *out, struct err *e);
+/* GET /v1/refunds?charge=ch_...&limit=100: the charge's refunds, newest
+ * first, into *out (owned array, free()) of *n. */
+int stripe_refund_list(const struct stripe_client *c, const char *charge_id, struct stripe_refund **out, size_t *n,
+		       struct err *e);
 
 /* ---- webhooks ---- */
 

@@ -48,6 +48,11 @@ static const char *valid_body_for(const struct route *r)
 		{ "POST", "/api/patients/:id/anonymize", "{\"reason\":\"cross-tenant probe\"}" },
 		{ "PUT", "/api/services/:id", "{\"name\":\"cross-tenant probe\"}" },
 		{ "PUT", "/api/v1/users/:id", "{\"fullName\":\"cross-tenant probe\"}" },
+		{ "PUT", "/api/v1/invoices/:id", "{\"internalNotes\":\"cross-tenant probe\"}" },
+		{ "DELETE", "/api/v1/invoices/:id", "{\"reason\":\"cross-tenant probe\"}" },
+		{ "PUT", "/api/orders/:id", "{\"notes\":\"cross-tenant probe\"}" },
+		{ "DELETE", "/api/orders/:id", "{\"reason\":\"cross-tenant probe\"}" },
+		{ "POST", "/api/payments/:id/refund", "{\"reason\":\"cross-tenant probe\"}" },
 	};
 
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
@@ -114,9 +119,20 @@ struct fixture {
 	char id[64];
 };
 
+/* The id of fixture `prefix` made before (fixtures are made in array order). */
+static const char *fixture_id(const struct fixture *fx, size_t n, const char *prefix)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(fx[i].prefix, prefix) == 0 && fx[i].id[0])
+			return fx[i].id;
+	fail_msg("fixture %s must be made before it is used", prefix);
+	return NULL;
+}
+
 static void make_fixtures(struct fixture *fx, size_t n)
 {
 	const char *admin = api_admin_token();
+	char body[512];
 
 	for (size_t i = 0; i < n; i++) {
 		struct api_resp *r = NULL;
@@ -134,7 +150,18 @@ static void make_fixtures(struct fixture *fx, size_t n)
 				    "{\"email\":\"access.fixture@demo.test\",\"password\":\"Fixture-Pass-1\","
 				    "\"fullName\":\"Fixture User\",\"role\":\"doctor\"}",
 				    NULL);
-		else if (strcmp(fx[i].prefix, "/api/v1/api-keys/") == 0)
+		else if (strcmp(fx[i].prefix, "/api/v1/invoices/") == 0)
+			r = api_req("POST", "/api/v1/invoices", admin,
+				    "{\"lineItems\":[{\"itemName\":\"Access\",\"unitPrice\":1}]}", NULL);
+		else if (strcmp(fx[i].prefix, "/api/orders/") == 0) {
+			snprintf(body, sizeof(body), "{\"patientId\":\"%s\",\"items\":[{\"serviceId\":\"%s\"}]}",
+				 fixture_id(fx, i, "/api/patients/"), fixture_id(fx, i, "/api/services/"));
+			r = api_req("POST", "/api/orders", admin, body, NULL);
+		} else if (strcmp(fx[i].prefix, "/api/payments/") == 0) {
+			snprintf(body, sizeof(body), "{\"orderId\":\"%s\",\"method\":\"cash\",\"amount\":\"1.00\"}",
+				 fixture_id(fx, i, "/api/orders/"));
+			r = api_req("POST", "/api/payments", admin, body, NULL);
+		} else if (strcmp(fx[i].prefix, "/api/v1/api-keys/") == 0)
 			r = api_req("POST", "/api/v1/api-keys", admin,
 				    "{\"name\":\"access fixture\",\"permissions\":[\"patients:read\"]}", NULL);
 		if (r) {
@@ -152,7 +179,8 @@ static void make_fixtures(struct fixture *fx, size_t n)
 static void test_other_tenant_gets_404(void **state)
 {
 	struct fixture fx[] = { { "/api/patients/", "" }, { "/api/services/", "" }, { "/api/v1/users/", "" },
-				{ "/api/v1/api-keys/", "" }, { "/api/jobs/", "" } };
+				{ "/api/v1/api-keys/", "" }, { "/api/jobs/", "" }, { "/api/v1/invoices/", "" },
+				{ "/api/orders/", "" }, { "/api/payments/", "" } };
 	size_t nfx = sizeof(fx) / sizeof(fx[0]);
 	char path[512];
 	char *other = api_user_token("other", "admin", NULL);
@@ -183,7 +211,8 @@ static void test_other_tenant_gets_404(void **state)
 
 	/* lists: the other tenant sees none of demo's rows */
 	static const char *const lists[] = { "/api/patients", "/api/services", "/api/v1/users", "/api/v1/api-keys",
-					     "/api/audit-logs", "/api/jobs" };
+					     "/api/audit-logs", "/api/jobs", "/api/v1/invoices", "/api/orders",
+					     "/api/payments" };
 	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
 		struct api_resp *resp = api_req("GET", lists[l], other, NULL, NULL);
 		assert_status(resp, 200);

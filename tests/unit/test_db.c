@@ -933,6 +933,427 @@ static void t_pg_reconnect(void **state)
 	db_close(db);
 }
 
+/* ---- group commit (SQLite: concurrent write transactions share one
+ * COMMIT; PostgreSQL: independent transactions, same outcomes) ---- */
+
+static void make_grp_table(struct fx *f)
+{
+	struct db_conn *c = acq(f, DB_WRITE);
+
+	exec_ok(c, "DROP TABLE IF EXISTS t_grp", NULL, 0);
+	exec_ok(c, "CREATE TABLE t_grp (id TEXT PRIMARY KEY, who BIGINT NOT NULL, n BIGINT NOT NULL)", NULL, 0);
+	db_release(c);
+}
+
+static int insert_grp(struct db_conn *c, int who, int n, struct err *e)
+{
+	char id[64];
+
+	snprintf(id, sizeof(id), "w%d-%d", who, n);
+	struct db_param p[] = { DBP_TEXT(id), DBP_INT(who), DBP_INT(n) };
+
+	return db_exec(c, "INSERT INTO t_grp (id, who, n) VALUES (?, ?, ?)", p, DB_NPARAMS(p), NULL, e);
+}
+
+static int64_t count_grp(struct db *db, const char *where)
+{
+	struct db_conn *c = NULL;
+	struct err e;
+	char *sql = xasprintf("SELECT COUNT(*) FROM t_grp WHERE %s", where);
+	int64_t n = -1;
+
+	err_clear(&e);
+	assert_int_equal(db_acquire(db, DB_READ, &c, &e), 0);
+	assert_int_equal(db_query_int(c, sql, NULL, 0, &n, &e), 0);
+	db_release(c);
+	free(sql);
+	return n;
+}
+
+/* Close and open the database again: what a commit acknowledged is on disk. */
+static void reopen(struct fx *f)
+{
+	struct db_options o = { .pool_size = 10, .acquire_timeout_ms = 10000 };
+	struct err e;
+
+	db_close(f->db);
+	f->db = NULL;
+	err_clear(&e);
+	assert_int_equal(db_open(f->url, &o, &f->db, &e), 0);
+}
+
+#define G_THREADS 16
+#define G_TX 40
+
+struct gworker {
+	struct fx *f;
+	int who;
+	int mode; /* 0: all commit; 1: every third rolls back; 2: every third fails a statement */
+	int committed, failures;
+};
+
+static void *group_worker(void *arg)
+{
+	struct gworker *w = arg;
+	int i;
+
+	for (i = 0; i < G_TX; i++) {
+		struct db_conn *c = NULL;
+		struct err e;
+		bool odd = i % 3 == 2;
+		int rc;
+
+		err_clear(&e);
+		rc = db_acquire(w->f->db, DB_WRITE, &c, &e);
+		if (rc == 0)
+			rc = db_begin(c, &e);
+		if (rc == 0)
+			rc = insert_grp(c, w->who, i, &e);
+		if (rc == 0 && w->mode == 2 && odd) {
+			/* a statement that fails: its own transaction is rolled back, the others go on */
+			rc = insert_grp(c, w->who, i, &e);
+			assert_int_equal(rc, ERR_CONFLICT);
+			db_rollback(c);
+			db_release(c);
+			continue;
+		}
+		if (rc == 0 && w->mode == 1 && odd) {
+			rc = insert_grp(c, w->who, 1000 + i, &e);
+			db_rollback(c);
+			db_release(c);
+			assert_int_equal(rc, 0);
+			continue;
+		}
+		if (rc == 0)
+			rc = db_commit(c, &e);
+		db_release(c);
+		if (rc == 0)
+			w->committed++;
+		else
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void run_group_workers(struct fx *f, int mode)
+{
+	struct gworker w[G_THREADS];
+	pthread_t th[G_THREADS];
+	struct db_stats before, after;
+	int i, committed = 0, failures = 0;
+
+	db_stats(f->db, &before);
+	for (i = 0; i < G_THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].f = f;
+		w[i].who = i;
+		w[i].mode = mode;
+		assert_int_equal(pthread_create(&th[i], NULL, group_worker, &w[i]), 0);
+	}
+	for (i = 0; i < G_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		committed += w[i].committed;
+		failures += w[i].failures;
+	}
+	assert_int_equal(failures, 0);
+	assert_int_equal(committed, mode == 0 ? G_THREADS * G_TX : G_THREADS * (G_TX - G_TX / 3));
+	db_stats(f->db, &after);
+	if (f->kind == DB_SQLITE) {
+		/* every committed transaction went through a group, and groups
+		 * were shared (fewer COMMITs than transactions) */
+		assert_true(after.group_members - before.group_members >= (uint64_t)committed);
+		assert_true(after.group_commits - before.group_commits < (uint64_t)committed);
+	}
+}
+
+static void t_group_concurrent_commits(void **state)
+{
+	struct fx *f = *state;
+	char where[64];
+	int i;
+
+	make_grp_table(f);
+	run_group_workers(f, 0);
+	reopen(f);
+	assert_int_equal(count_grp(f->db, "1 = 1"), G_THREADS * G_TX);
+	for (i = 0; i < G_THREADS; i++) {
+		snprintf(where, sizeof(where), "who = %d", i);
+		assert_int_equal(count_grp(f->db, where), G_TX);
+	}
+}
+
+static void t_group_member_rollback(void **state)
+{
+	struct fx *f = *state;
+
+	make_grp_table(f);
+	run_group_workers(f, 1);
+	reopen(f);
+	assert_int_equal(count_grp(f->db, "1 = 1"), G_THREADS * (G_TX - G_TX / 3));
+	assert_int_equal(count_grp(f->db, "n % 3 = 2"), 0); /* every rolled-back member's rows, and only them */
+	assert_int_equal(count_grp(f->db, "n >= 1000"), 0);
+}
+
+static void t_group_member_error(void **state)
+{
+	struct fx *f = *state;
+
+	make_grp_table(f);
+	run_group_workers(f, 2);
+	reopen(f);
+	assert_int_equal(count_grp(f->db, "1 = 1"), G_THREADS * (G_TX - G_TX / 3));
+	assert_int_equal(count_grp(f->db, "n % 3 = 2"), 0);
+}
+
+/* A second writer joins the first one's group: step by step. */
+struct joiner {
+	struct fx *f;
+	int rc;
+	int64_t seen_in_group, seen_by_reader;
+};
+
+static void *joiner_main(void *arg)
+{
+	struct joiner *j = arg;
+	struct db_conn *c = NULL, *r = NULL;
+	struct err e;
+
+	err_clear(&e);
+	j->rc = db_acquire(j->f->db, DB_WRITE, &c, &e); /* queued behind the main thread */
+	if (j->rc == 0)
+		j->rc = db_begin(c, &e);
+	/* the main thread's member is released into the open group, not committed */
+	if (j->rc == 0)
+		j->rc = db_query_int(c, "SELECT COUNT(*) FROM t_grp WHERE who = 0", NULL, 0, &j->seen_in_group, &e);
+	if (j->rc == 0)
+		j->rc = db_acquire(j->f->db, DB_READ, &r, &e);
+	if (j->rc == 0)
+		j->rc = db_query_int(r, "SELECT COUNT(*) FROM t_grp WHERE who = 0", NULL, 0, &j->seen_by_reader, &e);
+	db_release(r);
+	/* a member of its own that rolls back: only its work is undone, and as
+	 * nobody else waits, the writer is given back by committing the group
+	 * (the main thread's member) ... */
+	if (j->rc == 0)
+		j->rc = insert_grp(c, 1, 1, &e);
+	db_rollback(c);
+	/* ... then a transaction of its own */
+	if (j->rc == 0)
+		j->rc = db_begin(c, &e);
+	if (j->rc == 0)
+		j->rc = insert_grp(c, 1, 2, &e);
+	if (j->rc == 0)
+		j->rc = db_commit(c, &e);
+	db_release(c);
+	return NULL;
+}
+
+static void t_group_handoff(void **state)
+{
+	struct fx *f = *state;
+	struct db_conn *c;
+	struct db_stats st, before;
+	struct joiner j = { .f = f, .rc = 1 };
+	pthread_t th;
+	struct err e;
+	int i;
+
+	if (f->kind != DB_SQLITE)
+		skip();
+	make_grp_table(f);
+	err_clear(&e);
+	c = acq(f, DB_WRITE);
+	assert_int_equal(db_begin(c, &e), 0);
+	assert_int_equal(insert_grp(c, 0, 1, &e), 0);
+	assert_int_equal(pthread_create(&th, NULL, joiner_main, &j), 0);
+	for (i = 0; i < 500; i++) {
+		db_stats(f->db, &st);
+		if (st.waiting == 1)
+			break;
+		usleep(2000);
+	}
+	assert_int_equal(st.waiting, 1);
+	db_stats(f->db, &before);
+	/* Someone waits: the writer is handed over with the group open, and
+	 * this returns once the joiner's commit made both durable. */
+	assert_int_equal(db_commit(c, &e), 0);
+	db_release(c);
+	pthread_join(th, NULL);
+	assert_int_equal(j.rc, 0);
+	assert_int_equal(j.seen_in_group, 1);  /* earlier members' writes are visible in the group */
+	assert_int_equal(j.seen_by_reader, 0); /* ... but to nobody outside before the COMMIT */
+	db_stats(f->db, &st);
+	assert_int_equal(st.group_commits - before.group_commits, 2);
+	assert_int_equal(st.group_members - before.group_members, 2);
+	reopen(f);
+	assert_int_equal(count_grp(f->db, "id = 'w0-1'"), 1);
+	assert_int_equal(count_grp(f->db, "id = 'w1-1'"), 0);
+	assert_int_equal(count_grp(f->db, "id = 'w1-2'"), 1);
+}
+
+/* A failed COMMIT fails every member of the group: none was acknowledged. */
+static int failing_commit(struct db_conn *c, struct err *e)
+{
+	(void)c;
+	return db_fail(e, ERR_UNAVAILABLE, "injected commit failure");
+}
+
+static void t_group_commit_failure(void **state)
+{
+	struct fx *f = *state;
+	struct db_ops broken;
+	const struct db_ops *real;
+	struct db_conn *c;
+	struct joiner j = { .f = f, .rc = 1 };
+	struct db_stats st;
+	pthread_t th;
+	struct err e;
+	int i;
+
+	if (f->kind != DB_SQLITE)
+		skip();
+	make_grp_table(f);
+	err_clear(&e);
+	real = f->db->ops;
+	broken = *real;
+	broken.commit = failing_commit;
+	c = acq(f, DB_WRITE);
+	assert_int_equal(db_begin(c, &e), 0);
+	assert_int_equal(insert_grp(c, 0, 1, &e), 0);
+	assert_int_equal(pthread_create(&th, NULL, joiner_main, &j), 0);
+	for (i = 0; i < 500; i++) {
+		db_stats(f->db, &st);
+		if (st.waiting == 1)
+			break;
+		usleep(2000);
+	}
+	assert_int_equal(st.waiting, 1);
+	f->db->ops = &broken; /* the joiner, leader of the group, will fail to commit */
+	assert_int_equal(db_commit(c, &e), ERR_UNAVAILABLE);
+	db_release(c);
+	pthread_join(th, NULL);
+	f->db->ops = real;
+	assert_int_equal(j.rc, ERR_UNAVAILABLE);
+	reopen(f);
+	assert_int_equal(count_grp(f->db, "1 = 1"), 0);
+	/* and the writer works again */
+	c = acq(f, DB_WRITE);
+	assert_int_equal(db_begin(c, &e), 0);
+	assert_int_equal(insert_grp(c, 0, 9, &e), 0);
+	assert_int_equal(db_commit(c, &e), 0);
+	db_release(c);
+	assert_int_equal(count_grp(f->db, "1 = 1"), 1);
+}
+
+/* A member leaving a deferred foreign key violated is refused at its own
+ * commit instead of failing the group's. */
+static void t_group_deferred_fk(void **state)
+{
+	struct fx *f = *state;
+	struct db_conn *c;
+	struct err e;
+
+	if (f->kind != DB_SQLITE)
+		skip();
+	err_clear(&e);
+	c = acq(f, DB_WRITE);
+	exec_ok(c, "DROP TABLE IF EXISTS t_kid", NULL, 0);
+	exec_ok(c, "DROP TABLE IF EXISTS t_par", NULL, 0);
+	exec_ok(c, "CREATE TABLE t_par (id TEXT PRIMARY KEY)", NULL, 0);
+	exec_ok(c,
+		"CREATE TABLE t_kid (id TEXT PRIMARY KEY, par TEXT REFERENCES t_par (id) "
+		"DEFERRABLE INITIALLY DEFERRED)",
+		NULL, 0);
+	assert_int_equal(db_begin(c, &e), 0);
+	exec_ok(c, "INSERT INTO t_kid (id, par) VALUES ('k1', 'missing')", NULL, 0);
+	assert_int_equal(db_commit(c, &e), ERR_INVALID);
+	assert_int_equal(db_begin(c, &e), 0);
+	exec_ok(c, "INSERT INTO t_par (id) VALUES ('p1')", NULL, 0);
+	exec_ok(c, "INSERT INTO t_kid (id, par) VALUES ('k2', 'p1')", NULL, 0);
+	assert_int_equal(db_commit(c, &e), 0);
+	db_release(c);
+	c = acq(f, DB_READ);
+	assert_int_equal(q_int(c, "SELECT COUNT(*) FROM t_kid", NULL, 0), 1);
+	db_release(c);
+}
+
+/* db_write: many callers, some failing; the rest durable. */
+struct wargs {
+	int who, n;
+	bool fail;
+};
+
+static int write_cb(struct db_conn *c, void *arg, struct err *e)
+{
+	struct wargs *a = arg;
+	int rc = insert_grp(c, a->who, a->n, e);
+
+	if (rc == 0)
+		rc = insert_grp(c, a->who, a->n + 1000, e);
+	if (rc == 0 && a->fail)
+		rc = err_set(e, ERR_INVALID, "n", "refused after writing");
+	return rc;
+}
+
+struct wworker {
+	struct fx *f;
+	int who, ok, refused, other;
+};
+
+static void *write_worker(void *arg)
+{
+	struct wworker *w = arg;
+	int i;
+
+	for (i = 0; i < G_TX; i++) {
+		struct wargs a = { .who = w->who, .n = i, .fail = i % 4 == 3 };
+		struct err e;
+		int rc;
+
+		err_clear(&e);
+		rc = db_write(w->f->db, write_cb, &a, &e);
+		if (rc == 0)
+			w->ok++;
+		else if (rc == ERR_INVALID && strcmp(e.field, "n") == 0)
+			w->refused++;
+		else
+			w->other++;
+	}
+	return NULL;
+}
+
+static void t_db_write(void **state)
+{
+	struct fx *f = *state;
+	struct wworker w[G_THREADS];
+	pthread_t th[G_THREADS];
+	struct wargs dup = { .who = 0, .n = 0, .fail = false };
+	struct err e;
+	int i, ok = 0, refused = 0, other = 0;
+
+	make_grp_table(f);
+	for (i = 0; i < G_THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].f = f;
+		w[i].who = i;
+		assert_int_equal(pthread_create(&th[i], NULL, write_worker, &w[i]), 0);
+	}
+	for (i = 0; i < G_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		ok += w[i].ok;
+		refused += w[i].refused;
+		other += w[i].other;
+	}
+	assert_int_equal(other, 0);
+	assert_int_equal(refused, G_THREADS * (G_TX / 4));
+	assert_int_equal(ok, G_THREADS * G_TX - refused);
+	/* a statement error is the callback's error; nothing of it is kept */
+	err_clear(&e);
+	assert_int_equal(db_write(f->db, write_cb, &dup, &e), ERR_CONFLICT);
+	reopen(f);
+	assert_int_equal(count_grp(f->db, "1 = 1"), 2 * ok);
+	assert_int_equal(count_grp(f->db, "n % 4 = 3"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -954,6 +1375,13 @@ int main(void)
 		cmocka_unit_test(t_backup_verify),
 		cmocka_unit_test(t_open_misc),
 		cmocka_unit_test(t_pg_reconnect),
+		cmocka_unit_test(t_group_concurrent_commits),
+		cmocka_unit_test(t_group_member_rollback),
+		cmocka_unit_test(t_group_member_error),
+		cmocka_unit_test(t_group_handoff),
+		cmocka_unit_test(t_group_commit_failure),
+		cmocka_unit_test(t_group_deferred_fk),
+		cmocka_unit_test(t_db_write),
 	};
 	const char *pg = getenv("CLINICLEDGER_TEST_PG");
 	int failed;

@@ -137,6 +137,15 @@ static void test_envelope_success_and_error(void **state)
 	assert_int_equal(envelope_error_status(CONTRACT_BILLING, &e), 409);
 	json_decref(body);
 
+	/* only top-level members: no "data" (the billing-service webhooks' answer) */
+	memset(&resp, 0, sizeof(resp));
+	resp.extra = json_pack("{s:s}", "message", "Payment failure notification received");
+	body = envelope_success(CONTRACT_BILLING, &resp);
+	assert_true(json_is_true(json_object_get(body, "success")));
+	assert_null(json_object_get(body, "data"));
+	assert_string_equal(json_string_value(json_object_get(body, "message")), "Payment failure notification received");
+	json_decref(body);
+
 	/* the dashboard contract: bare payload and {message, code: BILLING_xxx} */
 	memset(&resp, 0, sizeof(resp));
 	resp.data = json_pack("{s:[]}", "kpis");

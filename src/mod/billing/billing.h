@@ -6,7 +6,16 @@
  * whatever contract created it (`source`); the *_http.c adapters render it.
  *
  * CHANGES after the first publication (only additions unless noted here):
- *   (none yet)
+ *   1. billing_payment_record: the state and overpayment checks apply to
+ *      MANUAL (desk) payments only; gateway / Stripe payments report money
+ *      already taken and are recorded whatever the document's state.
+ *      A payment may be recorded as FAILED (amount 0 = unknown allowed);
+ *      struct bill_payment_input gained failure_reason (added member).
+ *   2. The tax document a document asks for (clinic orders' taxDocument:
+ *      "01" Factura / "03" Crédito Fiscal): bill_input.tax_doc_type,
+ *      bill_document.tax_doc_type, bill_update.tax_doc_type with
+ *      BILL_U_TAX_DOC; column billing_documents.tax_doc_type.
+ *      bill_filter.number_prefix; billing_patient_totals (added).
  *
  * MONEY. Every amount of a document is an int64 in minor units of the
  * document's one currency (ISO 4217; currency_find(code)->minor_units:
@@ -98,14 +107,14 @@
 struct app;
 struct job;
 
-#define BILL_IN_SCALE	      6	   /* decimals of client amounts before conversion (micro units) */
-#define BILL_NUMBER_LEN	      19   /* "INV-20251014-000001" */
-#define BILL_MAX_LINES	      500  /* lines per document */
-#define BILL_TEXT_MAX	      2000 /* bytes of description / notes / internal notes */
-#define BILL_LABEL_MAX	      200  /* bytes of item names, codes, types, terms */
-#define BILL_REASON_MAX	      500  /* bytes of a cancel / refund / failure reason */
-#define BILL_MAX_DIAGNOSES    12   /* diagnosis codes per line */
-#define BILL_GRACE_MAX	      365  /* days */
+#define BILL_IN_SCALE	      6	      /* decimals of client amounts before conversion (micro units) */
+#define BILL_NUMBER_LEN	      19      /* "INV-20251014-000001" */
+#define BILL_MAX_LINES	      500     /* lines per document */
+#define BILL_TEXT_MAX	      2000    /* bytes of description / notes / internal notes */
+#define BILL_LABEL_MAX	      200     /* bytes of item names, codes, types, terms */
+#define BILL_REASON_MAX	      500     /* bytes of a cancel / refund / failure reason */
+#define BILL_MAX_DIAGNOSES    12      /* diagnosis codes per line */
+#define BILL_GRACE_MAX	      365     /* days */
 #define BILL_LATE_FEE_MAX_PCT 1000000 /* 100 % at PCT_SCALE */
 
 /* ---- enumerations ---- */
@@ -162,11 +171,11 @@ enum bill_pay_method billing_pay_method_from_gateway(const char *name, const cha
 
 enum bill_pay_status { BILL_PAYMENT_PENDING, BILL_PAYMENT_CONFIRMED, BILL_PAYMENT_FAILED, BILL_PAYMENT_REFUNDED };
 const char *billing_pay_status_name(enum bill_pay_status s); /* "pending" | "confirmed" | "failed" | "refunded" */
-int billing_pay_status_parse(const char *name);              /* -1 when unknown */
+int billing_pay_status_parse(const char *name);		     /* -1 when unknown */
 
 enum bill_gateway { BILL_GATEWAY_MANUAL, BILL_GATEWAY_GATEWAY, BILL_GATEWAY_STRIPE };
 const char *billing_gateway_name(enum bill_gateway g); /* "manual" | "gateway" | "stripe" */
-int billing_gateway_parse(const char *name);           /* -1 when unknown */
+int billing_gateway_parse(const char *name);	       /* -1 when unknown */
 
 enum bill_refund_status { BILL_REFUND_PENDING, BILL_REFUND_SUCCEEDED, BILL_REFUND_FAILED };
 const char *billing_refund_status_name(enum bill_refund_status s); /* "pending" | "succeeded" | "failed" */
@@ -176,26 +185,26 @@ const char *billing_refund_status_name(enum bill_refund_status s); /* "pending" 
 /* One line as stored and shown. Strings in the arena, NULL when absent. */
 struct bill_line {
 	char id[UUID_LEN + 1];
-	int line_number;		/* 1-based, in input order */
-	char service_id[UUID_LEN + 1];	/* catalog service, "" for a free line */
-	const char *item_type;		/* "consultation", "lab_test", catalog "service"/"good" ... */
+	int line_number;	       /* 1-based, in input order */
+	char service_id[UUID_LEN + 1]; /* catalog service, "" for a free line */
+	const char *item_type;	       /* "consultation", "lab_test", catalog "service"/"good" ... */
 	const char *item_name;
-	const char *item_code;		/* catalog code for catalog lines unless given */
-	const char *procedure_code;	/* CPT / HCPCS */
+	const char *item_code;	    /* catalog code for catalog lines unless given */
+	const char *procedure_code; /* CPT / HCPCS */
 	const char *description;
-	const char *unit_of_measure;	/* free text ("each") or the catalog's CAT-014 code as text */
-	int64_t quantity_milli;		/* QTY_SCALE */
+	const char *unit_of_measure; /* free text ("each") or the catalog's CAT-014 code as text */
+	int64_t quantity_milli;	     /* QTY_SCALE */
 	int64_t unit_price_minor;
-	int64_t discount_pct;		/* PCT_SCALE; 0 when the discount is an amount */
-	int64_t discount_minor;		/* computed from discount_pct, or the given amount */
+	int64_t discount_pct;	/* PCT_SCALE; 0 when the discount is an amount */
+	int64_t discount_minor; /* computed from discount_pct, or the given amount */
 	enum bill_tax tax_treatment;
-	int64_t tax_pct;		/* PCT_SCALE */
+	int64_t tax_pct; /* PCT_SCALE */
 	/* computed by billing_compute */
-	int64_t extended_minor;		/* round(quantity x unit price); not stored, recomputed */
+	int64_t extended_minor; /* round(quantity x unit price); not stored, recomputed */
 	int64_t net_minor, tax_minor, total_minor;
 	char service_date[DATE_LEN + 1]; /* "" when none */
 	const char *service_provider_id;
-	const char **diagnosis_codes;	/* arena array of n_diagnosis_codes strings */
+	const char **diagnosis_codes; /* arena array of n_diagnosis_codes strings */
 	size_t n_diagnosis_codes;
 };
 
@@ -203,11 +212,11 @@ struct bill_payment {
 	char id[UUID_LEN + 1];
 	char document_id[UUID_LEN + 1];
 	enum bill_pay_method method;
-	const char *method_detail;	/* "zain_cash" ...; NULL */
+	const char *method_detail; /* "zain_cash" ...; NULL */
 	int64_t amount_minor;
 	char currency[4];
 	enum bill_pay_status status;
-	int64_t refunded_minor;		/* sum of succeeded refunds of this payment */
+	int64_t refunded_minor; /* sum of succeeded refunds of this payment */
 	enum bill_gateway gateway;
 	const char *gateway_payment_id; /* gateway paymentId / Stripe PaymentIntent id; NULL */
 	const char *gateway_reference;	/* "PAY-20251014-ABC123"; NULL */
@@ -245,41 +254,42 @@ struct bill_document {
 	const char *invoice_type;	/* "consultation" ...; NULL */
 	enum bill_status status;
 	char currency[4];
-	int minor_units;		/* of currency */
+	int minor_units; /* of currency */
 	char invoice_date[DATE_LEN + 1];
-	char due_date[DATE_LEN + 1];	/* "" when none */
-	const char *payment_terms;	/* "Net 30"; NULL */
+	char due_date[DATE_LEN + 1]; /* "" when none */
+	const char *payment_terms;   /* "Net 30"; NULL */
 	int grace_period_days;
-	int64_t late_fee_pct;		/* PCT_SCALE */
-	int64_t late_fee_minor;		/* 0 until the overdue job applies it */
+	int64_t late_fee_pct;			    /* PCT_SCALE */
+	int64_t late_fee_minor;			    /* 0 until the overdue job applies it */
 	char late_fee_applied_at[TIME_ISO_LEN + 1]; /* "" until then */
 	bool prices_include_tax;
 	int64_t subtotal_minor;
-	int64_t discount_minor;		/* line discounts + doc_discount_minor */
-	int64_t doc_discount_minor;	/* document-level discount (PUT discountAmount) */
-	int64_t tax_minor;		/* sum of line tax, or the override */
+	int64_t discount_minor;	    /* line discounts + doc_discount_minor */
+	int64_t doc_discount_minor; /* document-level discount (PUT discountAmount) */
+	int64_t tax_minor;	    /* sum of line tax, or the override */
 	bool has_tax_override;
-	int64_t tax_override_minor;	/* PUT taxAmount */
+	int64_t tax_override_minor; /* PUT taxAmount */
 	int64_t total_minor;
-	int64_t paid_minor;		/* confirmed payments - succeeded refunds */
-	int64_t refunded_minor;		/* succeeded refunds */
-	int64_t balance_minor;		/* total - paid */
+	int64_t paid_minor;	/* confirmed payments - succeeded refunds */
+	int64_t refunded_minor; /* succeeded refunds */
+	int64_t balance_minor;	/* total - paid */
 	const char *description;
 	const char *internal_notes;
 	const char *notes;
-	const char *external_ref;	/* caller's own reference, unique per tenant; NULL */
+	const char *external_ref; /* caller's own reference, unique per tenant; NULL */
 	char cancelled_at[TIME_ISO_LEN + 1];
 	const char *cancel_reason;
 	char paid_at[TIME_ISO_LEN + 1];
 	char created_by[40];
 	char created_at[TIME_ISO_LEN + 1];
 	char updated_at[TIME_ISO_LEN + 1];
-	int64_t version;		/* +1 on every write */
-	struct bill_line *lines;	/* arena; loaded when BILL_WITH_LINES */
+	int64_t version;	 /* +1 on every write */
+	char tax_doc_type[3];	 /* fiscal document asked for: "01" | "03"; "" = none */
+	struct bill_line *lines; /* arena; loaded when BILL_WITH_LINES */
 	size_t nlines;
-	struct bill_payment *payments;	/* arena, oldest first; loaded when BILL_WITH_PAYMENTS */
+	struct bill_payment *payments; /* arena, oldest first; loaded when BILL_WITH_PAYMENTS */
 	size_t npayments;
-	struct bill_refund *refunds;	/* arena, oldest first; loaded when BILL_WITH_PAYMENTS */
+	struct bill_refund *refunds; /* arena, oldest first; loaded when BILL_WITH_PAYMENTS */
 	size_t nrefunds;
 };
 
@@ -295,24 +305,24 @@ enum bill_with {
 /* One line of a create (or of a line replacement). Strings borrowed; NULL
  * = absent. Amounts in micro units (BILL_IN_SCALE) until converted. */
 struct bill_line_input {
-	const char *service_id;	     /* catalog service UUID: price, tax, name, code copied; or NULL */
-	const char *item_type;	     /* default: catalog item type name, or "other" */
-	const char *item_name;	     /* required for a free line; default: catalog name */
-	const char *item_code;	     /* default: catalog code */
-	const char *procedure_code;  /* default: catalog procedure code */
+	const char *service_id;	    /* catalog service UUID: price, tax, name, code copied; or NULL */
+	const char *item_type;	    /* default: catalog item type name, or "other" */
+	const char *item_name;	    /* required for a free line; default: catalog name */
+	const char *item_code;	    /* default: catalog code */
+	const char *procedure_code; /* default: catalog procedure code */
 	const char *description;
 	const char *unit_of_measure; /* default: catalog CAT-014 code as text, or NULL */
 	int64_t quantity_milli;	     /* > 0; QTY_SCALE */
 	bool has_unit_price;	     /* required for a free line; with a service: overrides the catalog price */
 	int64_t unit_price_micro;    /* >= 0 */
 	bool has_discount_pct;
-	int64_t discount_pct;	     /* 0..100 % at PCT_SCALE */
+	int64_t discount_pct; /* 0..100 % at PCT_SCALE */
 	bool has_discount_amount;
 	int64_t discount_amount_micro; /* >= 0, <= extended; not with a non-zero discount_pct */
 	bool has_tax_pct;
-	int64_t tax_pct;	     /* 0..100 % at PCT_SCALE */
-	const char *tax_treatment;   /* free lines only: "taxable" | "exempt" | "not_subject" */
-	const char *service_date;    /* "YYYY-MM-DD" */
+	int64_t tax_pct;	   /* 0..100 % at PCT_SCALE */
+	const char *tax_treatment; /* free lines only: "taxable" | "exempt" | "not_subject" */
+	const char *service_date;  /* "YYYY-MM-DD" */
 	const char *service_provider_id;
 	const char *const *diagnosis_codes;
 	size_t n_diagnosis_codes;
@@ -320,27 +330,28 @@ struct bill_line_input {
 
 /* A new document. Strings borrowed; NULL = absent / default. */
 struct bill_input {
-	const char *source;	       /* "invoice" | "order" (required) */
-	const char *patient_id;	       /* UUID of a patient of the tenant, or NULL */
-	const char *facility_id;       /* UUID or NULL */
-	const char *invoice_type;      /* free label ("consultation") or NULL */
-	const char *invoice_date;      /* "YYYY-MM-DD"; default today in the tenant's zone */
-	const char *due_date;	       /* >= invoice_date; default: none */
-	const char *currency;	       /* ISO 4217; default: the tenant's currency */
+	const char *source;	  /* "invoice" | "order" (required) */
+	const char *patient_id;	  /* UUID of a patient of the tenant, or NULL */
+	const char *facility_id;  /* UUID or NULL */
+	const char *invoice_type; /* free label ("consultation") or NULL */
+	const char *invoice_date; /* "YYYY-MM-DD"; default today in the tenant's zone */
+	const char *due_date;	  /* >= invoice_date; default: none */
+	const char *currency;	  /* ISO 4217; default: the tenant's currency */
 	const char *payment_terms;
 	bool has_grace_period;
-	int grace_period_days;	       /* 0..BILL_GRACE_MAX; default 0 */
+	int grace_period_days; /* 0..BILL_GRACE_MAX; default 0 */
 	bool has_late_fee_pct;
-	int64_t late_fee_pct;	       /* PCT_SCALE, 0..100 %; default 0 */
-	bool prices_include_tax;       /* default false (invoices); orders decide */
-	int initial_status;	       /* BILL_DRAFT or BILL_PENDING; -1 = BILL_PENDING */
+	int64_t late_fee_pct;	 /* PCT_SCALE, 0..100 %; default 0 */
+	bool prices_include_tax; /* default false (invoices); orders decide */
+	int initial_status;	 /* BILL_DRAFT or BILL_PENDING; -1 = BILL_PENDING */
 	const char *description;
 	const char *internal_notes;
 	const char *notes;
-	const char *external_ref;      /* unique per tenant (ERR_CONFLICT naming "externalRef") */
+	const char *external_ref; /* unique per tenant (ERR_CONFLICT naming "externalRef") */
 	const struct bill_line_input *lines;
-	size_t nlines;		       /* 1..BILL_MAX_LINES */
-	const char *audit_reason;      /* may be NULL */
+	size_t nlines;		  /* 1..BILL_MAX_LINES */
+	const char *tax_doc_type; /* "01" | "03" or NULL; the caller checked the receptor */
+	const char *audit_reason; /* may be NULL */
 	/* field names for errors, so each contract names its own members;
 	 * NULL = the billing-service names ("lineItems", "patientId") */
 	const char *lines_field;
@@ -356,13 +367,14 @@ enum bill_update_field {
 	BILL_U_DESCRIPTION = 1u << 5,
 	BILL_U_GRACE = 1u << 6,
 	BILL_U_LATE_FEE_PCT = 1u << 7,
-	BILL_U_STATUS = 1u << 8,	  /* only draft -> pending */
+	BILL_U_STATUS = 1u << 8, /* only draft -> pending */
 	BILL_U_NOTES = 1u << 9,
-	BILL_U_PATIENT = 1u << 10,	  /* no payments yet */
+	BILL_U_PATIENT = 1u << 10, /* no payments yet */
 	BILL_U_FACILITY = 1u << 11,
 	BILL_U_INVOICE_TYPE = 1u << 12,
-	BILL_U_LINES = 1u << 13,	  /* replace all lines: draft / pending without payments */
+	BILL_U_LINES = 1u << 13, /* replace all lines: draft / pending without payments */
 	BILL_U_EXTERNAL_REF = 1u << 14,
+	BILL_U_TAX_DOC = 1u << 15, /* tax_doc_type; not on cancelled / refunded documents */
 };
 
 /* A partial update. Strings borrowed; a NULL string with its bit set
@@ -379,20 +391,21 @@ struct bill_update {
 	const char *notes;
 	int grace_period_days;
 	int64_t late_fee_pct;
-	int status;		       /* enum bill_status wanted */
+	int status; /* enum bill_status wanted */
 	const char *patient_id;
 	const char *facility_id;
 	const char *invoice_type;
 	const struct bill_line_input *lines;
 	size_t nlines;
 	const char *external_ref;
-	const char *reason;	       /* audit reason; may be NULL */
-	const char *lines_field;       /* as in bill_input */
+	const char *reason;	 /* audit reason; may be NULL */
+	const char *lines_field; /* as in bill_input */
+	const char *tax_doc_type; /* "01" | "03"; NULL with BILL_U_TAX_DOC clears */
 };
 
 /* List filters; NULL / false members do not filter. */
 struct bill_filter {
-	const char *source;	  /* "invoice" / "order" / NULL = any */
+	const char *source; /* "invoice" / "order" / NULL = any */
 	const char *patient_id;
 	const char *facility_id;
 	unsigned status_mask;	  /* bits (1u << enum bill_status); 0 = any */
@@ -400,31 +413,42 @@ struct bill_filter {
 	const char *date_from;	  /* invoice_date >= (YYYY-MM-DD) */
 	const char *date_to;	  /* invoice_date <= */
 	const char *currency;
-	const char *number;	  /* exact document number */
+	const char *number; /* exact document number */
+	const char *number_prefix; /* number starts with it (order-number search) */
 	bool has_min_total;
-	int64_t min_total_micro;  /* total_amount >= (compared exactly at each document's scale) */
+	int64_t min_total_micro; /* total_amount >= (compared exactly at each document's scale) */
 	bool has_max_total;
 	int64_t max_total_micro;
 };
 
 /* Aggregates over the tenant's documents in one currency. */
 struct bill_stats_filter {
-	const char *source;	 /* NULL = any */
+	const char *source; /* NULL = any */
 	const char *facility_id;
-	const char *date_from;	 /* invoice_date range, inclusive */
+	const char *date_from; /* invoice_date range, inclusive */
 	const char *date_to;
-	const char *currency;	 /* default: the tenant's currency */
+	const char *currency; /* default: the tenant's currency */
 };
 
 struct bill_stats {
 	char currency[4];
 	int minor_units;
-	int64_t total_invoices;	      /* every document but drafts and cancelled ones */
-	int64_t total_amount_minor;   /* sum of total over them */
-	int64_t total_paid_minor;     /* sum of paid */
-	int64_t total_outstanding_minor; /* sum of balance of pending, partially_paid, overdue */
-	int64_t average_amount_minor; /* round(total_amount / total_invoices); 0 when none */
+	int64_t total_invoices;		  /* every document but drafts and cancelled ones */
+	int64_t total_amount_minor;	  /* sum of total over them */
+	int64_t total_paid_minor;	  /* sum of paid */
+	int64_t total_outstanding_minor;  /* sum of balance of pending, partially_paid, overdue */
+	int64_t average_amount_minor;	  /* round(total_amount / total_invoices); 0 when none */
 	int64_t count[BILL_STATUS_COUNT]; /* per status, drafts and cancelled included */
+};
+
+/* One currency's totals of a patient (billing_patient_totals). */
+struct bill_currency_totals {
+	char currency[4];
+	int minor_units;
+	int64_t documents;     /* documents counted */
+	int64_t billed_minor;  /* sum(total) */
+	int64_t paid_minor;    /* sum(paid) */
+	int64_t balance_minor; /* sum(balance) */
 };
 
 /* ---- pure rules (no database) ---- */
@@ -482,9 +506,8 @@ int billing_get_by_external_ref(struct db *db, const char *tenant_id, const char
 
 /* A page (1-based) of the tenant's documents, newest invoice_date first
  * (then created_at, id). *out arena array of *n; *total all matches. */
-int billing_list(struct db *db, const char *tenant_id, const struct bill_filter *f, int page, int limit,
-		 unsigned with, struct arena *a, struct bill_document **out, size_t *n, int64_t *total,
-		 struct err *e);
+int billing_list(struct db *db, const char *tenant_id, const struct bill_filter *f, int page, int limit, unsigned with,
+		 struct arena *a, struct bill_document **out, size_t *n, int64_t *total, struct err *e);
 
 /* Apply a partial update in one transaction (row lock, checks, recompute,
  * audit "<source>.update" with before/after; nothing changed -> nothing
@@ -502,6 +525,12 @@ int billing_update(struct db *db, const struct actor *who, const char *id, const
  * Audit "<source>.cancel". *out in a (with lines and payments). */
 int billing_cancel(struct db *db, const struct actor *who, const char *id, const char *reason, struct arena *a,
 		   struct bill_document **out, struct err *e);
+
+/* Totals per currency of the tenant's documents of one patient, every
+ * source, drafts and cancelled documents excluded, ordered by currency.
+ * *out arena array of *n (NULL / 0 when none). */
+int billing_patient_totals(struct db *db, const char *tenant_id, const char *patient_id, struct arena *a,
+			   struct bill_currency_totals **out, size_t *n, struct err *e);
 
 /* Aggregates (struct bill_stats) over the tenant's documents. */
 int billing_statistics(struct db *db, const char *tenant_id, const struct bill_stats_filter *f, struct bill_stats *out,
@@ -532,30 +561,36 @@ int billing_document_tenant(struct db_conn *c, const char *id, char tenant_out[U
 
 struct bill_payment_input {
 	enum bill_pay_method method;
-	const char *method_detail;	/* "zain_cash" ...; NULL */
-	int64_t amount_minor;		/* > 0, in the document's minor units */
-	const char *currency;		/* NULL = the document's; else must equal it (ERR_INVALID "currency") */
-	enum bill_pay_status status;	/* PENDING (gateway in flight) or CONFIRMED (money received) */
+	const char *method_detail;   /* "zain_cash" ...; NULL */
+	int64_t amount_minor;	     /* > 0 (>= 0 when FAILED), in the document's minor units */
+	const char *currency;	     /* NULL = the document's; else must equal it (ERR_INVALID "currency") */
+	enum bill_pay_status status; /* PENDING (gateway in flight) or CONFIRMED (money received) */
 	enum bill_gateway gateway;
 	const char *gateway_payment_id; /* unique per tenant: a second record with it -> ERR_CONFLICT */
 	const char *gateway_reference;
 	const char *stripe_charge_id;
 	const char *card_brand;
-	const char *card_last4;		/* exactly 4 digits or NULL (never a card number) */
+	const char *card_last4; /* exactly 4 digits or NULL (never a card number) */
 	const char *receipt_url;
-	const char *audit_reason;	/* may be NULL */
+	const char *audit_reason;   /* may be NULL */
+	const char *failure_reason; /* status FAILED: why (may be NULL) */
 };
 
-/* Record a payment against document doc_id. Document draft / cancelled /
- * refunded / paid -> INVALID_STATE. A CONFIRMED payment or a PENDING one
- * larger than the balance -> ERR_INVALID naming "amount" (no overpayment at
- * the desk). id_out (may be NULL) gets the payment id. */
+/* Record a payment against document doc_id.
+ * MANUAL (desk) payments: document draft / cancelled / refunded / paid ->
+ * INVALID_STATE; amount > balance -> ERR_INVALID naming "amount" (no
+ * overpayment at the desk). GATEWAY / STRIPE payments report money the
+ * gateway took or is taking: recorded in any document state and for any
+ * amount > 0 (an overpaid or cancelled document then awaits a refund).
+ * status FAILED records a failed attempt (amount_minor 0 = unknown).
+ * gateway_payment_id taken -> ERR_CONFLICT naming "gatewayPaymentId".
+ * id_out (may be NULL) gets the payment id. */
 int billing_payment_record(struct db_conn *c, const struct actor *who, const char *doc_id,
 			   const struct bill_payment_input *in, char id_out[UUID_LEN + 1], struct err *e);
 
 /* Extra facts a gateway reports at confirmation; all optional (NULL keeps). */
 struct bill_payment_confirm {
-	int64_t amount_minor;		/* 0 = the recorded amount; else the amount actually captured */
+	int64_t amount_minor; /* 0 = the recorded amount; else the amount actually captured */
 	const char *gateway_reference;
 	const char *stripe_charge_id;
 	const char *card_brand;
@@ -594,8 +629,8 @@ int billing_payment_get_by_gateway(struct db_conn *c, const char *tenant_id, con
  * method (-1 = any) filter. */
 struct bill_payment_filter {
 	const char *document_id;
-	int status; /* enum bill_pay_status or -1 */
-	int method; /* enum bill_pay_method or -1 */
+	int status;	       /* enum bill_pay_status or -1 */
+	int method;	       /* enum bill_pay_method or -1 */
 	const char *date_from; /* created_at date >= (YYYY-MM-DD, UTC) */
 	const char *date_to;
 };

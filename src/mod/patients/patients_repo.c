@@ -624,6 +624,7 @@ int patients_repo_document_taken(struct db_conn *c, const char *tenant_id, const
  * land, e.g. "SELECT COUNT(*) FROM billing_documents WHERE tenant_id = ?
  * AND patient_id = ?". */
 static const char *const billing_history_queries[] = {
+    "SELECT COUNT(*) FROM billing_documents WHERE tenant_id = ? AND patient_id = ?",
     NULL,
 };
 

@@ -33,6 +33,8 @@ static const char *const tipos_establecimiento[] = {"01", "02", "04", "07", "20"
 static const struct jv_field settings_fields[] = {
     {"emisor", JV_OBJECT, JV_NULLABLE, 0, 0, NULL, 0},
     {"rnc", JV_STRING, JV_NULLABLE, 1, 20, NULL, 0},
+    /* DTE flow (docs/dte-flow.md): {autoSubmit, mhUser, responsable {nombre, tipoDocumento, numDocumento}} */
+    {"dte", JV_OBJECT, JV_NULLABLE, 0, 0, NULL, 0},
 };
 
 static const struct jv_field emisor_fields[] = {
