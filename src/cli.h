@@ -20,6 +20,7 @@ int cli_user_add(int argc, char **argv);     /* mod/auth/auth_cli.c */
 int cli_apikey_create(int argc, char **argv);/* mod/auth/auth_cli.c */
 int cli_apikey_revoke(int argc, char **argv);/* mod/auth/auth_cli.c */
 int cli_audit_verify(int argc, char **argv); /* mod/audit/audit_cli.c */
+int cli_dte_setup(int argc, char **argv);    /* mod/dte/dte_cli.c */
 
 /* Open the application for a command: load config from the environment,
  * open the database and apply migrations. Prints errors to stderr.

@@ -94,7 +94,8 @@ int config_load(struct config *cfg, struct err *e)
 	    env_str("STRIPE_WEBHOOK_SECRET", "", cfg->stripe_webhook_secret, sizeof(cfg->stripe_webhook_secret), e) ||
 	    env_str("STRIPE_API_BASE", "https://api.stripe.com", cfg->stripe_api_base, sizeof(cfg->stripe_api_base), e) ||
 	    env_str("CLINICLEDGER_GATEWAY_WEBHOOK_SECRET", "", cfg->gateway_webhook_secret,
-		    sizeof(cfg->gateway_webhook_secret), e))
+		    sizeof(cfg->gateway_webhook_secret), e) ||
+	    env_str("CLINICLEDGER_PUBLIC_URL", "", cfg->public_url, sizeof(cfg->public_url), e))
 		return e->code;
 	if (env_str("DTE_MH_ENDPOINT", "https://apitest.dtes.mh.gob.sv", cfg->dte_mh_endpoint,
 		    sizeof(cfg->dte_mh_endpoint), e) ||
@@ -142,6 +143,8 @@ int config_load(struct config *cfg, struct err *e)
 	INT_SETTING("CLINICLEDGER_LOGIN_MAX_FAILURES", 5, 1, 1000, login_max_failures);
 	INT_SETTING("CLINICLEDGER_LOGIN_LOCK_SECONDS", 900, 1, 86400 * 30, login_lock_s);
 	INT_SETTING("STRIPE_TIMEOUT_MS", 15000, 100, 120000, stripe_timeout_ms);
+	INT_SETTING("CLINICLEDGER_WEBHOOKS_ALLOW_PRIVATE", 0, 0, 1, webhooks_allow_private);
+	INT_SETTING("CLINICLEDGER_WEBHOOKS_RETRY_BASE_S", 5, 1, 3600, webhooks_retry_base_s);
 	INT_SETTING("DTE_MH_TIMEOUT_MS", 8000, 100, 120000, dte_mh_timeout_ms);
 	INT_SETTING("DTE_MH_CONNECT_TIMEOUT_MS", 5000, 100, 60000, dte_mh_connect_timeout_ms);
 #undef INT_SETTING

@@ -48,6 +48,10 @@ struct config {
 	int stripe_timeout_ms;            /* STRIPE_TIMEOUT_MS; default 15000 */
 	/* the billing-service payment gateway's webhooks */
 	char gateway_webhook_secret[256]; /* CLINICLEDGER_GATEWAY_WEBHOOK_SECRET; empty: webhooks refused (503) */
+	/* the fiscal-engine contract's outgoing webhooks and links */
+	char public_url[512];          /* CLINICLEDGER_PUBLIC_URL: base of links we hand out (pdfUrl); default http://<listen> */
+	int webhooks_allow_private;    /* CLINICLEDGER_WEBHOOKS_ALLOW_PRIVATE=1: allow loopback/private targets (tests) */
+	int webhooks_retry_base_s;     /* CLINICLEDGER_WEBHOOKS_RETRY_BASE_S; default 5 */
 
 	/* El Salvador DTE (clinic-billing-backend.md §3; docs/dte-flow.md) */
 	char dte_mh_endpoint[512];    /* DTE_MH_ENDPOINT; default https://apitest.dtes.mh.gob.sv (MH's test host) */

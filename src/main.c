@@ -27,6 +27,7 @@ static const struct command {
 	{ "backup", cli_backup, "online backup of the SQLite database to a file" },
 	{ "restore", cli_restore, "restore the SQLite database from a backup file" },
 	{ "audit verify", cli_audit_verify, "verify the hash chain of the audit trail" },
+	{ "dte setup", cli_dte_setup, "make a tenant an El Salvador DTE issuer (settings.emisor)" },
 	{ "version", cli_version, "print the version" },
 };
 

@@ -44,8 +44,9 @@ run_one() {
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	# cmocka's summary lines, or a plain closing "N passed, N failed" line (suites)
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	# (a program may run several groups: add their lines up)
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ n += $1 } END { if (NR) print n }')
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ n += $1 } END { if (NR) print n }')
 	if [ -z "$p$f" ]; then
 		p=$(sed -n 's/^\([0-9][0-9]*\) passed, [0-9][0-9]* failed.*/\1/p' "$log" | tail -n 1)
 		f=$(sed -n 's/^[0-9][0-9]* passed, \([0-9][0-9]*\) failed.*/\1/p' "$log" | tail -n 1)

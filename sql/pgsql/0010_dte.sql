@@ -1,14 +1,16 @@
 -- 0010_dte (PostgreSQL): El Salvador DTEs (docs/dte-flow.md). One row of dtes per DTE of a billing
--- document; its signed text exactly as sent (document_text, jws), MH's answer, the transmission
--- counters of MH's retry policy. dte_events: the evento de contingencia and evento de invalidación
--- sent to MH. dte_history: every state change of a DTE. dte_mh_tokens: MH API tokens (encrypted with
--- the data key, associated data "<tenant>:<user>") cached until they expire. Timestamps UTC text;
--- fec_emi/hor_emi are America/El_Salvador local as MH wants them. Every row carries tenant_id.
+-- document: its signed text exactly as sent (document_text, jws), MH's answer, the transmission
+-- counters of MH's retry policy; row_seq orders a tenant's rows by creation (sequences row "dte-row").
+-- dte_events: the eventos de contingencia and de invalidación sent to MH. dte_history: every state
+-- change of a DTE. dte_mh_tokens: MH API tokens (encrypted with the data key, associated data
+-- "mh-token:<tenant>:<user>") cached until they expire. Timestamps UTC text; fec_emi/hor_emi are
+-- America/El_Salvador local as MH wants them. Every row carries tenant_id.
 
 CREATE TABLE dtes (
 	id TEXT PRIMARY KEY,
 	tenant_id TEXT NOT NULL REFERENCES tenants (id),
 	document_id TEXT NOT NULL REFERENCES billing_documents (id),
+	row_seq BIGINT NOT NULL DEFAULT 0,
 	tipo_dte TEXT NOT NULL CHECK (tipo_dte IN ('01', '03', '05', '06', '14')),
 	version BIGINT NOT NULL DEFAULT 0,
 	ambiente TEXT NOT NULL CHECK (ambiente IN ('00', '01')),
@@ -59,7 +61,7 @@ CREATE UNIQUE INDEX dtes_numero_control_uq ON dtes (tenant_id, control_year, num
 -- At most one DTE of a document in flight: the automatic flow, a submit and a retry cannot race.
 CREATE UNIQUE INDEX dtes_in_flight_uq ON dtes (tenant_id, document_id)
 	WHERE status IN ('queued', 'pending', 'contingency');
-CREATE INDEX dtes_document_idx ON dtes (tenant_id, document_id, created_at);
+CREATE INDEX dtes_document_idx ON dtes (tenant_id, document_id, row_seq);
 CREATE INDEX dtes_status_idx ON dtes (tenant_id, status, created_at);
 CREATE INDEX dtes_related_idx ON dtes (tenant_id, related_codigo);
 CREATE INDEX dtes_work_idx ON dtes (status, updated_at);

@@ -80,15 +80,32 @@ struct sq_cache {
 	struct sq_stmt e[SQ_CACHE];
 };
 
+/* Hash of a statement's text for the cache: its length and at most its
+ * first and last 64 bytes, 8 at a time (statements are long and share
+ * prefixes; a match is confirmed with strcmp). */
+static uint64_t sq_mix(uint64_t h, const char *p, size_t n)
+{
+	uint64_t w;
+
+	while (n >= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+		h ^= h >> 29;
+		p += 8;
+		n -= 8;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+	return h ^ (h >> 32);
+}
+
 static uint64_t sq_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
+	size_t n = strlen(s);
+	uint64_t h = sq_mix(n, s, n < 64 ? n : 64);
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return n > 64 ? sq_mix(h, s + n - (n < 128 ? n - 64 : 64), n < 128 ? n - 64 : 64) : h;
 }
 
 /* Translate the connection's last error (extended code xrc). */

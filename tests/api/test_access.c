@@ -161,7 +161,17 @@ static void make_fixtures(struct fixture *fx, size_t n)
 			snprintf(body, sizeof(body), "{\"orderId\":\"%s\",\"method\":\"cash\",\"amount\":\"1.00\"}",
 				 fixture_id(fx, i, "/api/orders/"));
 			r = api_req("POST", "/api/payments", admin, body, NULL);
-		} else if (strcmp(fx[i].prefix, "/api/v1/api-keys/") == 0)
+		} else if (strcmp(fx[i].prefix, "/api/receptores/") == 0) {
+			r = api_req("POST", "/api/receptores", admin,
+				    "{\"tipoDocumento\":\"13\",\"numDocumento\":\"02382723-5\",\"nombre\":\"Ana Access\"}",
+				    NULL);
+			if (r->status == 200) /* an upsert that found the receptor answers 200 */
+				r->status = 201;
+		} else if (strcmp(fx[i].prefix, "/api/webhooks/endpoints/") == 0)
+			r = api_req("POST", "/api/webhooks/endpoints", admin,
+				    "{\"url\":\"https://hooks.example.com/clinicledger\",\"events\":[\"dte.processed\"]}",
+				    NULL);
+		else if (strcmp(fx[i].prefix, "/api/v1/api-keys/") == 0)
 			r = api_req("POST", "/api/v1/api-keys", admin,
 				    "{\"name\":\"access fixture\",\"permissions\":[\"patients:read\"]}", NULL);
 		if (r) {
@@ -169,6 +179,10 @@ static void make_fixtures(struct fixture *fx, size_t n)
 				fail_msg("making fixture for %s: HTTP %ld %s", fx[i].prefix, r->status, r->body);
 			snprintf(fx[i].id, sizeof(fx[i].id), "%s", api_str(r, "data.id"));
 			api_resp_free(r);
+		} else if (strcmp(fx[i].prefix, "/api/dte/") == 0 || strcmp(fx[i].prefix, "/api/facturas/") == 0) {
+			/* the DTE routes name an order (or a DTE code) and a factura is a billing
+			 * document: demo's order stands for both (no MH emisor is configured here) */
+			snprintf(fx[i].id, sizeof(fx[i].id), "%s", fixture_id(fx, i, "/api/orders/"));
 		} else if (strcmp(fx[i].prefix, "/api/jobs/") == 0) {
 			/* demo has no tenant job of its own yet; a job id demo cannot see must be 404 too */
 			snprintf(fx[i].id, sizeof(fx[i].id), "00000000-0000-4000-8000-00000000abcd");
@@ -180,7 +194,8 @@ static void test_other_tenant_gets_404(void **state)
 {
 	struct fixture fx[] = { { "/api/patients/", "" }, { "/api/services/", "" }, { "/api/v1/users/", "" },
 				{ "/api/v1/api-keys/", "" }, { "/api/jobs/", "" }, { "/api/v1/invoices/", "" },
-				{ "/api/orders/", "" }, { "/api/payments/", "" } };
+				{ "/api/orders/", "" }, { "/api/payments/", "" }, { "/api/receptores/", "" },
+				{ "/api/webhooks/endpoints/", "" }, { "/api/dte/", "" }, { "/api/facturas/", "" } };
 	size_t nfx = sizeof(fx) / sizeof(fx[0]);
 	char path[512];
 	char *other = api_user_token("other", "admin", NULL);
@@ -212,7 +227,7 @@ static void test_other_tenant_gets_404(void **state)
 	/* lists: the other tenant sees none of demo's rows */
 	static const char *const lists[] = { "/api/patients", "/api/services", "/api/v1/users", "/api/v1/api-keys",
 					     "/api/audit-logs", "/api/jobs", "/api/v1/invoices", "/api/orders",
-					     "/api/payments" };
+					     "/api/payments", "/api/receptores", "/api/webhooks/endpoints", "/api/facturas" };
 	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
 		struct api_resp *resp = api_req("GET", lists[l], other, NULL, NULL);
 		assert_status(resp, 200);

@@ -1070,6 +1070,54 @@ static void test_access(void **state)
 	free(doctor);
 }
 
+/* A DTE that cannot be issued (a Crédito Fiscal without the receptor's activity)
+ * stops in error with the reason; after the data is fixed, POST /retry issues it
+ * with the SAME codigoGeneracion (MH never saw it). */
+static void test_error_then_retry_same_code(void **state)
+{
+	char patient[40], order[40], codigo[40], body[800];
+	struct api_resp *r;
+
+	(void)state;
+	create_patient("{\"firstName\":\"Rosa\",\"lastName\":\"Campos\",\"documentType\":\"NIT\",\"documentNumber\":"
+		       "\"0614-200498-107-4\",\"nrc\":\"3344556\",\"fiscalName\":\"Farmacia Campos S.A.\",\"email\":"
+		       "\"rosa@campos.example\"}",
+		       patient);
+	order_for(patient, T.svc_taxable, "1", NULL, true, "cash", order);
+	r = wait_status(order, "error");
+	assert_null(api_str(r, "data.numeroControl"));
+	/* the patient has a NIT and an NRC but no address or activity: the reason names the field */
+	if (strncmp(api_str(r, "data.lastError"), "receptor.", 9) != 0)
+		fail_msg("lastError: %s", api_str(r, "data.lastError"));
+	assert_string_equal(api_str(r, "data.errors.0"), api_str(r, "data.lastError"));
+	snprintf(codigo, sizeof(codigo), "%s", api_str(r, "data.codigoGeneracion"));
+	api_resp_free(r);
+	/* still broken: 400 naming the field, nothing changes */
+	r = api_req("POST", "/api/dte/retry", admin(), pathf("{\"orderId\":\"%s\"}", order), NULL);
+	api_expect_error(r, 400, "VALIDATION_ERROR", "receptor.direccion");
+	api_resp_free(r);
+	/* fixed: the buyer's fiscal receptor is registered */
+	snprintf(body, sizeof(body),
+		 "{\"tipoDocumento\":\"36\",\"numDocumento\":\"0614-200498-107-4\",\"nrc\":\"3344556\",\"nombre\":"
+		 "\"Farmacia Campos S.A.\",\"codActividad\":\"47721\",\"descActividad\":\"Venta de productos "
+		 "farmacéuticos\",\"direccion\":{\"departamento\":\"06\",\"municipio\":\"23\",\"complemento\":"
+		 "\"Avenida Olímpica 10\"},\"correo\":\"rosa@campos.example\",\"patientId\":\"%s\"}",
+		 patient);
+	r = api_req("POST", "/api/receptores", admin(), body, NULL);
+	assert_true(r->status == 201 || r->status == 200);
+	api_resp_free(r);
+	api_sql_ok("UPDATE fiscal_receptores SET direccion_json = replace(direccion_json, '\"23\"', '\"14\"')");
+	r = api_req("POST", "/api/dte/retry", admin(), pathf("{\"codigoGeneracion\":\"%s\"}", codigo), NULL);
+	assert_status(r, 200);
+	assert_string_equal(api_str(r, "data.codigoGeneracion"), codigo);
+	assert_string_equal(api_str(r, "data.tipoDte"), "03");
+	api_resp_free(r);
+	r = wait_status(order, "accepted");
+	assert_string_equal(api_str(r, "data.codigoGeneracion"), codigo);
+	assert_string_equal(api_str(r, "data.history.1.to"), "error");
+	api_resp_free(r);
+}
+
 /* A tenant without an emisor: payments never make DTEs; a submit names the setting. */
 static void test_tenant_without_emisor(void **state)
 {
@@ -1123,6 +1171,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_report, case_setup),
 	    cmocka_unit_test_setup(test_validation, case_setup),
 	    cmocka_unit_test_setup(test_access, case_setup),
+	    cmocka_unit_test_setup(test_error_then_retry_same_code, case_setup),
 	    cmocka_unit_test_setup(test_tenant_without_emisor, case_setup),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -85,11 +85,12 @@ static char *factura_body(const char *ref, const char *precio)
 {
 	char *b = NULL;
 
-	if (asprintf(&b,
-		     "{\"receptor\":{\"nombre\":\"Juan Pérez\",\"numDocumento\":\"02382723-5\",\"tipoDocumento\":\"13\","
-		     "\"correo\":\"juan@email.com\"},\"items\":[{\"descripcion\":\"Consulta General\",\"cantidad\":1,"
-		     "\"precio\":%s,\"tipo\":\"servicio\"}],\"referenciaExterna\":\"%s\"}",
-		     precio, ref) < 0)
+	if (asprintf(
+		&b,
+		"{\"receptor\":{\"nombre\":\"Juan Pérez\",\"numDocumento\":\"02382723-5\",\"tipoDocumento\":\"13\","
+		"\"correo\":\"juan@email.com\"},\"items\":[{\"descripcion\":\"Consulta General\",\"cantidad\":1,"
+		"\"precio\":%s,\"tipo\":\"servicio\"}],\"referenciaExterna\":\"%s\"}",
+		precio, ref) < 0)
 		abort();
 	return b;
 }
@@ -127,6 +128,21 @@ static int factura_accepted(void *arg)
 	ok = r->status == 200 && api_str(r, "data.estado") && strcmp(api_str(r, "data.estado"), "accepted") == 0;
 	api_resp_free(r);
 	return ok;
+}
+
+/* Why a factura is not accepted: its state and the server log's DTE lines. */
+static void explain(const char *id)
+{
+	char path[128], cmd[700];
+	struct api_resp *r;
+
+	snprintf(path, sizeof(path), "/api/facturas/%s", id);
+	r = as_key(key_full, "GET", path, NULL);
+	print_error("factura: %.600s\n", r->body);
+	api_resp_free(r);
+	snprintf(cmd, sizeof(cmd), "grep -i 'dte\\|mh\\|job' '%s/server.log' | tail -15 1>&2", api_data_dir());
+	if (system(cmd) != 0)
+		print_error("(no server log lines)\n");
 }
 
 /* ---- setup ---- */
@@ -201,8 +217,10 @@ static void test_factura_happy_path(void **state)
 	api_resp_free(r);
 
 	/* the DTE goes through the queue to the sandbox with no manual step */
-	if (!fenv_until(factura_accepted, id, 60000))
+	if (!fenv_until(factura_accepted, id, 60000)) {
+		explain(id);
 		fail_msg("factura %s not accepted by the sandbox in time", id);
+	}
 	snprintf(path, sizeof(path), "/api/facturas/%s", id);
 	r = as_key(key_full, "GET", path, NULL);
 	assert_status(r, 200);
@@ -272,7 +290,8 @@ static void test_factura_idempotent_by_reference(void **state)
 	assert_int_equal(count(sql), 1);
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM dtes WHERE document_id = '%s'", id);
 	assert_int_equal(count(sql), 1);
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM billing_documents WHERE source = 'factura' AND total_minor = 4000");
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM billing_documents WHERE source = 'factura' AND total_minor = 4000");
 	assert_int_equal(count(sql), 0);
 	/* never a second DTE: the sandbox saw this code at most once */
 	if (!fenv_until(factura_accepted, id, 60000))
@@ -316,17 +335,22 @@ static void test_factura_ccf_and_override(void **state)
 	    "{\"receptor\":{\"nombre\":\"Laboratorio Central, S.A. de C.V.\",\"numDocumento\":\"0614-050707-104-8\","
 	    "\"tipoDocumento\":\"36\",\"nrc\":\"123456-7\",\"codActividad\":\"86901\","
 	    "\"descActividad\":\"Servicios de diagnóstico\",\"correo\":\"compras@labcentral.sv\","
-	    "\"direccion\":{\"departamento\":\"06\",\"municipio\":\"23\",\"complemento\":\"Calle Arce 123, San Salvador\"}},"
+	    "\"direccion\":{\"departamento\":\"06\",\"municipio\":\"14\",\"complemento\":\"Calle Arce 123, San "
+	    "Salvador\"}},"
 	    "\"items\":[{\"descripcion\":\"Perfil lipídico\",\"cantidad\":2,\"precio\":10,\"tipo\":\"servicio\","
-	    "\"codigo\":\"LAB-001\"},{\"descripcion\":\"Jeringas\",\"cantidad\":\"3\",\"precio\":\"0.50\",\"tipo\":\"bien\","
+	    "\"codigo\":\"LAB-001\"},{\"descripcion\":\"Jeringas\",\"cantidad\":\"3\",\"precio\":\"0.50\",\"tipo\":"
+	    "\"bien\","
 	    "\"exento\":true}],\"referenciaExterna\":\"LAB-77\"}";
 	static const char no_mail[] =
 	    "{\"receptor\":{\"nombre\":\"Laboratorio Central\",\"numDocumento\":\"0614-050707-104-8\","
-	    "\"tipoDocumento\":\"36\",\"nrc\":\"1234567\"},\"items\":[{\"descripcion\":\"X\",\"cantidad\":1,\"precio\":1}],"
-	    "\"referenciaExterna\":\"LAB-78\"}";
+	    "\"tipoDocumento\":\"36\",\"nrc\":\"1234567\",\"codActividad\":\"86901\","
+	    "\"descActividad\":\"Servicios de diagnóstico\",\"direccion\":{\"departamento\":\"06\","
+	    "\"municipio\":\"14\",\"complemento\":\"Calle Arce 123, San Salvador\"}},"
+	    "\"items\":[{\"descripcion\":\"X\",\"cantidad\":1,\"precio\":1}],\"referenciaExterna\":\"LAB-78\"}";
 	static const char forced_01[] =
 	    "{\"receptor\":{\"nombre\":\"Laboratorio Central\",\"numDocumento\":\"0614-050707-104-8\","
-	    "\"tipoDocumento\":\"36\",\"nrc\":\"1234567\"},\"items\":[{\"descripcion\":\"X\",\"cantidad\":1,\"precio\":1}],"
+	    "\"tipoDocumento\":\"36\",\"nrc\":\"1234567\"},\"items\":[{\"descripcion\":\"X\",\"cantidad\":1,\"precio\":"
+	    "1}],"
 	    "\"referenciaExterna\":\"LAB-79\",\"tipoDte\":\"01\"}";
 	struct api_resp *r;
 	char *id;
@@ -399,12 +423,14 @@ static void test_factura_validation(void **state)
 	     "\"nrc\":\"12A-4\"},\"items\":@I,\"referenciaExterna\":\"V-3\"}",
 	     "receptor.nrc"},
 	    {"{\"receptor\":@R,\"items\":[],\"referenciaExterna\":\"V-4\"}", "items"},
-	    {"{\"receptor\":@R,\"items\":[{\"descripcion\":\"C\",\"cantidad\":1,\"precio\":-5}],\"referenciaExterna\":\"V-5\"}",
+	    {"{\"receptor\":@R,\"items\":[{\"descripcion\":\"C\",\"cantidad\":1,\"precio\":-5}],\"referenciaExterna\":"
+	     "\"V-5\"}",
 	     "items[0].precio"},
 	    {"{\"receptor\":@R,\"items\":[{\"descripcion\":\"C\",\"cantidad\":1,\"precio\":\"1.005\"}],"
 	     "\"referenciaExterna\":\"V-6\"}",
 	     "items[0].precio"},
-	    {"{\"receptor\":@R,\"items\":[{\"descripcion\":\"C\",\"cantidad\":0,\"precio\":1}],\"referenciaExterna\":\"V-7\"}",
+	    {"{\"receptor\":@R,\"items\":[{\"descripcion\":\"C\",\"cantidad\":0,\"precio\":1}],\"referenciaExterna\":"
+	     "\"V-7\"}",
 	     "items[0].cantidad"},
 	    {"{\"receptor\":@R,\"items\":[{\"descripcion\":\"C\",\"cantidad\":1,\"precio\":1,\"tipo\":\"x\"}],"
 	     "\"referenciaExterna\":\"V-8\"}",
@@ -565,8 +591,8 @@ static void test_factura_lookup_and_list(void **state)
 	r = as_key(key_full, "GET", "/api/facturas?estado=accepted", NULL);
 	assert_status(r, 200);
 	for (size_t i = 0; i < json_array_size(api_path(r, "data")); i++)
-		assert_string_equal(json_string_value(json_object_get(json_array_get(api_path(r, "data"), i), "estado")),
-				    "accepted");
+		assert_string_equal(
+		    json_string_value(json_object_get(json_array_get(api_path(r, "data"), i), "estado")), "accepted");
 	api_resp_free(r);
 	r = as_key(key_full, "GET", "/api/facturas?estado=sealed", NULL);
 	api_expect_error(r, 400, "VALIDATION_ERROR", "estado");
@@ -634,7 +660,8 @@ static void test_receptores(void **state)
 	}
 
 	/* upsert by document: the canonical form, another name and a patient link -> 200, same id */
-	r = api_req("POST", "/api/patients", api_admin_token(), "{\"firstName\":\"María\",\"lastName\":\"López\"}", NULL);
+	r = api_req("POST", "/api/patients", api_admin_token(), "{\"firstName\":\"María\",\"lastName\":\"López\"}",
+		    NULL);
 	assert_status(r, 201);
 	patient = strdup(api_str(r, "data.id"));
 	api_resp_free(r);
@@ -698,12 +725,14 @@ static void test_receptores_validation_and_access(void **state)
 	    {"{\"tipoDocumento\":\"36\",\"numDocumento\":\"0614-050707-104-9\",\"nombre\":\"A\"}", "numDocumento"},
 	    {"{\"tipoDocumento\":\"13\",\"numDocumento\":\"02382723-4\",\"nombre\":\"A\"}", "numDocumento"},
 	    {"{\"tipoDocumento\":\"13\",\"numDocumento\":\"02382723-5\",\"nombre\":\"A\",\"nrc\":\"12-AB\"}", "nrc"},
-	    {"{\"tipoDocumento\":\"13\",\"numDocumento\":\"02382723-5\",\"nombre\":\"A\",\"nrc\":\"123456789\"}", "nrc"},
+	    {"{\"tipoDocumento\":\"13\",\"numDocumento\":\"02382723-5\",\"nombre\":\"A\",\"nrc\":\"123456789\"}",
+	     "nrc"},
 	    {"{\"tipoDocumento\":\"99\",\"numDocumento\":\"02382723-5\",\"nombre\":\"A\"}", "tipoDocumento"},
 	    {"{\"tipoDocumento\":\"13\",\"numDocumento\":\"02382723-5\"}", "nombre"},
 	    {"{\"numDocumento\":\"02382723-5\",\"nombre\":\"A\"}", "tipoDocumento"},
 	    {"{\"tipoDocumento\":\"13\",\"numDocumento\":\"02382723-5\",\"nombre\":\"A\",\"correo\":\"x\"}", "correo"},
-	    {"{\"tipoDocumento\":\"13\",\"numDocumento\":\"02382723-5\",\"nombre\":\"A\",\"direccion\":{\"departamento\":"
+	    {"{\"tipoDocumento\":\"13\",\"numDocumento\":\"02382723-5\",\"nombre\":\"A\",\"direccion\":{"
+	     "\"departamento\":"
 	     "\"06\",\"municipio\":\"99\",\"complemento\":\"Calle 1, San Salvador\"}}",
 	     "direccion.municipio"},
 	    {"{\"tipoDocumento\":\"13\",\"numDocumento\":\"02382723-5\",\"nombre\":\"A\",\"codActividad\":\"86201\"}",

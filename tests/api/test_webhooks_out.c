@@ -57,8 +57,9 @@ static char *register_endpoint(const char *suffix, char **secret)
 	struct api_resp *r;
 	char *id;
 
-	snprintf(body, sizeof(body), "{\"url\":\"%s%s\",\"events\":[\"dte.processed\"],\"description\":\"SIGMA\"}",
-		 W.url, suffix);
+	snprintf(body, sizeof(body),
+		 "{\"url\":\"http://127.0.0.1:%d%s\",\"events\":[\"dte.processed\"],\"description\":\"SIGMA\"}", W.port,
+		 suffix);
 	r = admin("POST", "/api/webhooks/endpoints", body);
 	assert_status(r, 201);
 	id = strdup(api_str(r, "data.id"));
@@ -87,11 +88,12 @@ static char *new_factura(char *ref_out)
 	char *codigo;
 
 	snprintf(ref_out, 32, "WH-%d-%d", (int)getpid(), ++ref_seq);
-	snprintf(body, sizeof(body),
-		 "{\"receptor\":{\"nombre\":\"Juan Pérez\",\"numDocumento\":\"02382723-5\",\"tipoDocumento\":\"13\"},"
-		 "\"items\":[{\"descripcion\":\"Consulta General\",\"cantidad\":1,\"precio\":35.00,\"tipo\":\"servicio\"}],"
-		 "\"referenciaExterna\":\"%s\"}",
-		 ref_out);
+	snprintf(
+	    body, sizeof(body),
+	    "{\"receptor\":{\"nombre\":\"Juan Pérez\",\"numDocumento\":\"02382723-5\",\"tipoDocumento\":\"13\"},"
+	    "\"items\":[{\"descripcion\":\"Consulta General\",\"cantidad\":1,\"precio\":35.00,\"tipo\":\"servicio\"}],"
+	    "\"referenciaExterna\":\"%s\"}",
+	    ref_out);
 	r = api_req("POST", "/api/facturas", key_full, body, hdr_tenant, NULL);
 	assert_status(r, 201);
 	codigo = strdup(api_str(r, "data.codigoGeneracion"));
@@ -235,7 +237,8 @@ static void test_endpoints_crud(void **state)
 	assert_null(strstr(r->body, "\"secret\""));
 	api_resp_free(r);
 	/* nor stored in clear */
-	snprintf(body, sizeof(body), "SELECT COUNT(*) FROM webhook_endpoints WHERE secret_enc LIKE '%%%s%%'", secret + 6);
+	snprintf(body, sizeof(body), "SELECT COUNT(*) FROM webhook_endpoints WHERE secret_enc LIKE '%%%s%%'",
+		 secret + 6);
 	assert_int_equal(api_sql_int(body), 0);
 
 	/* another tenant sees nothing and cannot delete it or read its log */

@@ -208,7 +208,7 @@ static inline void fenv_set_emisor_as(const char *admin_token, const char *estab
 		 "\"nombre\":\"Clínica Demo, S.A. de C.V.\",\"nombreComercial\":\"Clínica Demo\","
 		 "\"codActividad\":\"86201\",\"descActividad\":\"Clínicas médicas\",\"tipoEstablecimiento\":\"02\","
 		 "\"codEstable\":\"%s\",\"codPuntoVenta\":\"P001\","
-		 "\"direccion\":{\"departamento\":\"06\",\"municipio\":\"23\","
+		 "\"direccion\":{\"departamento\":\"06\",\"municipio\":\"14\","
 		 "\"complemento\":\"Colonia Escalón, San Salvador\"},"
 		 "\"telefono\":\"22223333\",\"correo\":\"facturas@clinica-demo.sv\"}}}",
 		 estable);

@@ -68,8 +68,8 @@ static inline void wr_copy_header(struct MHD_Connection *c, const char *name, ch
 }
 
 static inline enum MHD_Result wr_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+					 const char *version, const char *upload_data, size_t *upload_data_size,
+					 void **con_cls)
 {
 	struct wr *w = cls;
 	struct wr_upload *up = *con_cls;
@@ -120,7 +120,8 @@ static inline enum MHD_Result wr_handler(void *cls, struct MHD_Connection *c, co
 	return ret;
 }
 
-static inline void wr_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+static inline void wr_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+				enum MHD_RequestTerminationCode toe)
 {
 	struct wr_upload *up = *con_cls;
 

@@ -605,6 +605,36 @@ static void test_words(void **state)
 	json_decref(doc);
 }
 
+/* settings.dte of a tenant. */
+static void test_settings_check(void **state)
+{
+	json_t *ok = json_pack("{s:b, s:s, s:{s:s, s:s, s:s}}", "autoSubmit", 0, "mhUser", "06140507071048",
+			       "responsable", "nombre", "María Hernández", "tipoDocumento", "13", "numDocumento",
+			       "02382723-5");
+	json_t *bad_flag = json_pack("{s:s}", "autoSubmit", "yes");
+	json_t *bad_doc = json_pack("{s:{s:s, s:s, s:s}}", "responsable", "nombre", "María Hernández", "tipoDocumento",
+				    "99", "numDocumento", "02382723-5");
+	json_t *unknown = json_pack("{s:i}", "ambiente", 1);
+	struct err e;
+
+	(void)state;
+	err_clear(&e);
+	assert_int_equal(dte_settings_check(ok, "settings.dte", &e), 0);
+	assert_int_equal(dte_settings_check(NULL, "settings.dte", &e), 0);
+	assert_int_equal(dte_settings_check(bad_flag, "settings.dte", &e), ERR_INVALID);
+	assert_string_equal(e.field, "settings.dte.autoSubmit");
+	err_clear(&e);
+	assert_int_equal(dte_settings_check(bad_doc, "settings.dte", &e), ERR_INVALID);
+	assert_string_equal(e.field, "settings.dte.responsable.tipoDocumento");
+	err_clear(&e);
+	assert_int_equal(dte_settings_check(unknown, "settings.dte", &e), ERR_INVALID);
+	assert_string_equal(e.field, "settings.dte.ambiente");
+	json_decref(ok);
+	json_decref(bad_flag);
+	json_decref(bad_doc);
+	json_decref(unknown);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -621,6 +651,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_words, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_settings_check, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,11 +13,11 @@
  * and one job per subscribed endpoint; jobs_run_once runs "webhook.deliver"
  * from the server's job table, which POSTs to the receiver. Checked: headers
  * and signature (verified with OpenSSL here), the body (§3.2 fields plus
- * estado, observaciones, pdfUrl from CLINICLEDGER_PUBLIC_URL), 500 -> logged
+ * estado, observaciones, pdfUrl from the public URL setting), 500 -> logged
  * "retrying" with the exact next retry and a next job, then delivered with
  * the same delivery id; 404 -> dead; 429 -> retried; the last attempt ->
  * dead; a deleted endpoint -> nothing sent; a logged attempt is never sent
- * again; private targets refused without CLINICLEDGER_WEBHOOKS_ALLOW_PRIVATE;
+ * again; private targets refused without the webhooks_allow_private setting;
  * no endpoint -> no event; another tenant's endpoint gets nothing.
  */
 #include <setjmp.h>
@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../lib/webhook_receiver.h"
@@ -45,25 +46,46 @@
 #include "mod/dte/dte.h"
 #include "mod/fiscal/fiscal.h"
 
-#define TENANT	  "11111111-1111-4111-8111-111111111111"
-#define OTHER	  "22222222-2222-4222-8222-222222222222"
-#define DOC_ID	  "33333333-3333-4333-8333-333333333333"
-#define CODIGO	  "A1B2C3D4-0000-4000-8000-00000000000A"
-#define PUBLIC	  "https://fx.example/"
-#define PAST	  "2000-01-01T00:00:00Z"
+#define TENANT "11111111-1111-4111-8111-111111111111"
+#define OTHER  "22222222-2222-4222-8222-222222222222"
+#define DOC_ID "33333333-3333-4333-8333-333333333333"
+#define CODIGO "A1B2C3D4-0000-4000-8000-00000000000A"
+#define PUBLIC "https://fx.example/"
+#define PAST   "2000-01-01T00:00:00Z"
 
 /* ---- pure rules ---- */
 
 static void test_ip_public(void **state)
 {
 	static const char *const private_addrs[] = {
-	    "127.0.0.1",   "10.1.2.3",	  "172.16.0.1",	 "172.31.255.255", "192.168.1.1", "169.254.169.254",
-	    "100.64.0.1",  "0.0.0.0",	  "224.0.0.1",	 "255.255.255.255", "192.0.2.5",  "198.18.0.1",
-	    "::1",	   "::",	  "fe80::1",	 "fc00::1",	    "fd12::3",	  "ff02::1",
-	    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "2001:db8::1", "2002::1", "2001::1",
-	    "not an ip",   "",
+	    "127.0.0.1",
+	    "10.1.2.3",
+	    "172.16.0.1",
+	    "172.31.255.255",
+	    "192.168.1.1",
+	    "169.254.169.254",
+	    "100.64.0.1",
+	    "0.0.0.0",
+	    "224.0.0.1",
+	    "255.255.255.255",
+	    "192.0.2.5",
+	    "198.18.0.1",
+	    "::1",
+	    "::",
+	    "fe80::1",
+	    "fc00::1",
+	    "fd12::3",
+	    "ff02::1",
+	    "::ffff:127.0.0.1",
+	    "::ffff:10.0.0.1",
+	    "64:ff9b::a00:1",
+	    "2001:db8::1",
+	    "2002::1",
+	    "2001::1",
+	    "not an ip",
+	    "",
 	};
-	static const char *const public_addrs[] = {"8.8.8.8", "1.1.1.1", "172.32.0.1", "192.169.0.1",
+	static const char *const public_addrs[] = {"8.8.8.8",	      "1.1.1.1",      "172.32.0.1",    "192.169.0.1",
 						   "2606:4700::1111", "2a00:1450::1", "::ffff:8.8.8.8"};
 
 	(void)state;
@@ -78,9 +100,8 @@ static void test_ip_public(void **state)
 
 static void test_url_check(void **state)
 {
-	static const char *const good[] = {
-	    "https://example.com/hook", "http://example.com:8080/x?y=1", "https://8.8.8.8/h", "https://[2606:4700::1111]/h",
-	    "HTTPS://Example.COM"};
+	static const char *const good[] = {"https://example.com/hook", "http://example.com:8080/x?y=1",
+					   "https://8.8.8.8/h", "https://[2606:4700::1111]/h", "HTTPS://Example.COM"};
 	static const char *const bad[] = {
 	    "",
 	    "ftp://example.com/x",
@@ -156,8 +177,8 @@ static void test_backoff_and_retryable(void **state)
 			int64_t v = fiscal_webhook_backoff_s(attempt, 5, 21600);
 
 			if (v < d / 2 || v > d)
-				fail_msg("attempt %d: %lld outside [%lld, %lld]", attempt, (long long)v, (long long)(d / 2),
-					 (long long)d);
+				fail_msg("attempt %d: %lld outside [%lld, %lld]", attempt, (long long)v,
+					 (long long)(d / 2), (long long)d);
 		}
 	}
 	assert_true(fiscal_webhook_backoff_s(1, 1, 60) <= 1);
@@ -212,7 +233,8 @@ static void test_receptor_check(void **state)
 	struct fiscal_address bad_mun = {"06", "99", "Colonia Escalón"};
 	struct fiscal_address bad_dep = {"15", "01", "Colonia Escalón"};
 	struct fiscal_address short_comp = {"06", "23", "x"};
-	struct fiscal_receptor_input in, base = {
+	struct fiscal_receptor_input in,
+	    base = {
 		.tipo_documento = "13", .num_documento = NULL, .nombre = "  Juan Pérez  ", .field_prefix = "receptor."};
 	struct fiscal_receptor out;
 	struct arena *a = arena_new(0);
@@ -344,7 +366,8 @@ static void test_fingerprint(void **state)
 	struct fiscal_item it1 = {.descripcion = "Consulta General", .cantidad_milli = 1000, .precio_micro = 35000000},
 			   it2 = it1;
 	struct fiscal_factura_input in = {.items = &it1, .nitems = 1, .referencia_externa = "CONSULTA-10234"};
-	struct fiscal_receptor_input ri = {.tipo_documento = "13", .num_documento = "02382723-5", .nombre = "Juan Pérez"};
+	struct fiscal_receptor_input ri = {
+	    .tipo_documento = "13", .num_documento = "02382723-5", .nombre = "Juan Pérez"};
 	struct fiscal_receptor r1, r2;
 	char f1[65], f2[65], f3[65];
 	struct err e;
@@ -390,7 +413,9 @@ static void test_fingerprint(void **state)
 
 struct fx {
 	char dir[256];
-	char url[300];
+	char url[600];
+	char *base_url; /* PostgreSQL: the server's URL; NULL for SQLite */
+	char dbname[64];
 	struct db *db;
 	struct app app;
 	struct actor actor, other;
@@ -453,17 +478,32 @@ static void exec_ok(struct fx *f, const char *sql)
 	db_release(c);
 }
 
-static int setup_db(void **state)
+/* Run one SQL script on url (PostgreSQL administration). */
+static int admin_exec(const char *url, const char *sql)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
+	struct db_options o = {.pool_size = 1};
+	struct db *db = NULL;
+	struct db_conn *c = NULL;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	rc = db_open(url, &o, &db, &e);
+	if (rc == 0)
+		rc = db_acquire(db, DB_WRITE, &c, &e);
+	if (rc == 0)
+		rc = db_exec_script(c, sql, &e);
+	if (rc != 0)
+		fprintf(stderr, "%s: %s (%s)\n", sql, e.message, e.detail);
+	db_release(c);
+	db_close(db);
+	return rc;
+}
+
+static int setup_common(struct fx *f)
+{
 	struct err e;
 
-	log_set_level(LOG_ERROR);
-	*state = f;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cl-test-fiscal-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->url, sizeof(f->url), "%s/fiscal.db", f->dir);
 	err_clear(&e);
 	if (db_open(f->url, NULL, &f->db, &e) || db_migrate(f->db, NULL, &e)) {
 		fprintf(stderr, "db: %s (%s)\n", e.message, e.detail);
@@ -482,12 +522,44 @@ static int setup_db(void **state)
 	exec_ok(f, "INSERT INTO tenants (id, name, slug, kind, time_zone, currency, country, created_at, updated_at) "
 		   "VALUES ('" OTHER "', 'O', 'o', 'clinic', 'America/El_Salvador', 'USD', 'SV', "
 		   "'2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z')");
-	setenv("CLINICLEDGER_WEBHOOKS_ALLOW_PRIVATE", "1", 1);
-	setenv("CLINICLEDGER_PUBLIC_URL", PUBLIC, 1);
-	setenv("CLINICLEDGER_WEBHOOKS_RETRY_BASE_S", "10", 1);
-	if (wr_start(&f->w) != 0)
+	f->app.cfg.webhooks_allow_private = 1;
+	snprintf(f->app.cfg.public_url, sizeof(f->app.cfg.public_url), "%s", PUBLIC);
+	f->app.cfg.webhooks_retry_base_s = 10;
+	return wr_start(&f->w);
+}
+
+static int setup_sqlite(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+
+	log_set_level(LOG_ERROR);
+	*state = f;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cl-test-fiscal-XXXXXX");
+	if (!mkdtemp(f->dir))
 		return -1;
-	return 0;
+	snprintf(f->url, sizeof(f->url), "%s/fiscal.db", f->dir);
+	return setup_common(f);
+}
+
+static int setup_pg(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	char *sql;
+	int rc;
+
+	log_set_level(LOG_ERROR);
+	*state = f;
+	f->base_url = xstrdup(getenv("CLINICLEDGER_TEST_PG"));
+	snprintf(f->dbname, sizeof(f->dbname), "cl_test_fiscal_%ld_%ld", (long)getpid(), (long)time(NULL));
+	sql = xasprintf("CREATE DATABASE %s", f->dbname);
+	rc = admin_exec(f->base_url, sql);
+	free(sql);
+	if (rc != 0) {
+		f->dbname[0] = '\0';
+		return -1;
+	}
+	snprintf(f->url, sizeof(f->url), "%s%sdbname=%s", f->base_url, strchr(f->base_url, '?') ? "&" : "?", f->dbname);
+	return setup_common(f);
 }
 
 static int teardown_db(void **state)
@@ -497,9 +569,18 @@ static int teardown_db(void **state)
 
 	wr_stop(&f->w);
 	db_close(f->db);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", f->dir);
+	if (f->base_url) {
+		char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
+
+		if (f->dbname[0])
+			admin_exec(f->base_url, sql);
+		free(sql);
+		free(f->base_url);
+	} else if (f->dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", f->dir);
+	}
 	free(f);
 	return 0;
 }
@@ -623,8 +704,9 @@ static void test_deliver_retry_then_ok(void **state)
 	rewind_jobs(f);
 	assert_int_equal(run_due(f), 1);
 	assert_int_equal(wr_count(&f->w), 2);
-	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM webhook_deliveries WHERE outcome = 'delivered' AND attempt = 2 "
-				  "AND endpoint_id = ?",
+	assert_int_equal(q_int(f,
+			       "SELECT COUNT(*) FROM webhook_deliveries WHERE outcome = 'delivered' AND attempt = 2 "
+			       "AND endpoint_id = ?",
 			       id),
 			 1);
 	assert_string_equal(f->w.req[0].delivery, f->w.req[1].delivery);
@@ -643,7 +725,8 @@ static void test_deliver_retry_then_ok(void **state)
 	assert_non_null(body);
 	assert_true(json_is_null(json_object_get(body, "referenciaExterna")));
 	assert_string_equal(json_string_value(json_object_get(body, "codigoGeneracion")), CODIGO);
-	assert_string_equal(json_string_value(json_object_get(body, "sello")), "2025ABCDEF0123456789ABCDEF0123456789ABCD");
+	assert_string_equal(json_string_value(json_object_get(body, "sello")),
+			    "2025ABCDEF0123456789ABCDEF0123456789ABCD");
 	assert_string_equal(json_string_value(json_object_get(body, "pdfUrl")),
 			    "https://fx.example/api/dte/pdf/" CODIGO);
 	assert_string_equal(json_string_value(json_object_get(body, "estado")), "accepted");
@@ -689,9 +772,8 @@ static void test_deliver_4xx_dead_429_retried(void **state)
 	rewind_jobs(f);
 	assert_int_equal(run_due(f), 1);
 	assert_int_equal(wr_count(&f->w), 2);
-	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM webhook_deliveries WHERE outcome = 'delivered' AND endpoint_id = ?",
-			       id),
-			 1);
+	assert_int_equal(
+	    q_int(f, "SELECT COUNT(*) FROM webhook_deliveries WHERE outcome = 'delivered' AND endpoint_id = ?", id), 1);
 	free(secret);
 }
 
@@ -724,7 +806,8 @@ static void test_last_attempt_dead(void **state)
 	out = q_text(f, "SELECT delivery_id FROM webhook_deliveries WHERE endpoint_id = ?", id);
 	snprintf(delivery, sizeof(delivery), "%s", out);
 	free(out);
-	exec_ok(f, "UPDATE jobs SET state = 'queued', run_at = '" PAST "', attempts = 0 WHERE kind = 'webhook.deliver'");
+	exec_ok(f,
+		"UPDATE jobs SET state = 'queued', run_at = '" PAST "', attempts = 0 WHERE kind = 'webhook.deliver'");
 	assert_int_equal(run_due(f), 1);
 	assert_int_equal(wr_count(&f->w), 1);
 	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM webhook_deliveries WHERE delivery_id = ?", delivery), 1);
@@ -768,9 +851,9 @@ static void test_private_target_refused(void **state)
 	wr_reset(&f->w, NULL, 0, 200);
 	secret = endpoint(f, &f->actor, f->w.url, id);
 	emit(f, DTE_ST_ACCEPTED, NULL, NULL);
-	unsetenv("CLINICLEDGER_WEBHOOKS_ALLOW_PRIVATE");
+	f->app.cfg.webhooks_allow_private = 0;
 	assert_int_equal(run_due(f), 1);
-	setenv("CLINICLEDGER_WEBHOOKS_ALLOW_PRIVATE", "1", 1);
+	f->app.cfg.webhooks_allow_private = 1;
 	assert_int_equal(wr_count(&f->w), 0);
 	out = q_text(f, "SELECT outcome FROM webhook_deliveries WHERE endpoint_id = ?", id);
 	assert_string_equal(out, "dead");
@@ -822,17 +905,20 @@ static void test_endpoint_validation(void **state)
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
-	    cmocka_unit_test(test_ip_public),	 cmocka_unit_test(test_url_check),
-	    cmocka_unit_test(test_sign),	 cmocka_unit_test(test_backoff_and_retryable),
+	    cmocka_unit_test(test_ip_public),	   cmocka_unit_test(test_url_check),
+	    cmocka_unit_test(test_sign),	   cmocka_unit_test(test_backoff_and_retryable),
 	    cmocka_unit_test(test_receptor_check), cmocka_unit_test(test_fingerprint),
 	};
 	const struct CMUnitTest delivery[] = {
-	    cmocka_unit_test(test_deliver_retry_then_ok),   cmocka_unit_test(test_deliver_4xx_dead_429_retried),
-	    cmocka_unit_test(test_last_attempt_dead),	    cmocka_unit_test(test_deleted_endpoint_and_no_endpoint),
+	    cmocka_unit_test(test_deliver_retry_then_ok),  cmocka_unit_test(test_deliver_4xx_dead_429_retried),
+	    cmocka_unit_test(test_last_attempt_dead),	   cmocka_unit_test(test_deleted_endpoint_and_no_endpoint),
 	    cmocka_unit_test(test_private_target_refused), cmocka_unit_test(test_endpoint_validation),
 	};
+	const char *pg = getenv("CLINICLEDGER_TEST_PG");
 	int failed = cmocka_run_group_tests_name("fiscal_rules", pure, NULL, NULL);
 
-	failed += cmocka_run_group_tests_name("fiscal_webhooks", delivery, setup_db, teardown_db);
+	failed += cmocka_run_group_tests_name("fiscal_webhooks_sqlite", delivery, setup_sqlite, teardown_db);
+	if (pg && *pg)
+		failed += cmocka_run_group_tests_name("fiscal_webhooks_pgsql", delivery, setup_pg, teardown_db);
 	return failed ? 1 : 0;
 }

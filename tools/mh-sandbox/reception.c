@@ -299,7 +299,7 @@ void sbx_reception_handle(const struct sbx_req *r, struct sbx_resp *resp)
 		goto answer;
 	}
 	rep = xmalloc(sizeof(*rep));
-	if (jschema_validate(schema, doc, rep, &e) != 0) {
+	if (jschema_validate(schema, doc, rep, &e) != 0 && dte_schema_first_real_error(rep) >= 0) {
 		sbx_verdict_reject(&v, "98", "096", NULL);
 		schema_notes(rep, &v);
 		goto answer;

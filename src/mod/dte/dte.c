@@ -15,6 +15,7 @@
 
 #include "core/ids.h"
 #include "core/jschema.h"
+#include "core/jsonv.h"
 #include "core/log.h"
 #include "core/money.h"
 #include "core/timeutil.h"
@@ -124,12 +125,6 @@ int dte__tenant_settings(struct db_conn *c, const char *tenant_id, json_t **out,
 	return 0;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
 
 int dte__schema_check(const char *name, const char *text, struct err *e)
 {
@@ -149,16 +144,12 @@ int dte__schema_check(const char *name, const char *text, struct err *e)
 	if (rc == 0)
 		goto out;
 	rc = 0;
-	for (size_t i = 0; i < rep->count; i++) {
-		const struct jschema_error *je = &rep->errors[i];
-		/* README §3.8: the v1 schemas' municipio patterns predate the 2024
-		 * territorial reform; the catalog (CAT-013) is authoritative. */
-		if (ends_with(je->path, ".municipio") || ends_with(je->path, ".direccion"))
-			continue;
+	int first = dte_schema_first_real_error(rep);
+	if (first >= 0) {
+		const struct jschema_error *je = &rep->errors[first];
 		rc = err_set(e, ERR_INVALID, je->path[0] ? je->path : "document",
 			     "the DTE does not match MH's schema at %s: %s", je->path[0] ? je->path : "(root)",
 			     je->message);
-		break;
 	}
 	if (rc == 0 && rep->total > rep->count)
 		rc = err_set(e, ERR_INVALID, "document", "the DTE does not match MH's schema");
@@ -201,6 +192,43 @@ int dte__sign(struct app *app, const char *emisor_nit, const char *text, char **
 	}
 	rc = dte_keys_sign(k, text, strlen(text), jws, e);
 	dte_keys_free(k);
+	return rc;
+}
+
+static const char *const cat022[] = {"36", "13", "02", "03", "37", NULL};
+
+static const struct jv_field settings_fields[] = {
+    {"autoSubmit", JV_BOOL, JV_NULLABLE, 0, 0, NULL, 0},
+    {"mhUser", JV_STRING, JV_NULLABLE, 1, 64, NULL, 0},
+    {"responsable", JV_OBJECT, JV_NULLABLE, 0, 0, NULL, 0},
+};
+
+static const struct jv_field responsable_fields[] = {
+    {"nombre", JV_STRING, JV_REQUIRED, 5, 400, NULL, 0},
+    {"tipoDocumento", JV_STRING, JV_REQUIRED, 2, 2, cat022, 0},
+    {"numDocumento", JV_STRING, JV_REQUIRED, 5, 25, NULL, 0},
+};
+
+int dte_settings_check(const json_t *dte, const char *field, struct err *e)
+{
+	char prefix[96];
+	const json_t *resp;
+	int rc;
+
+	if (!dte || json_is_null(dte))
+		return 0;
+	if (!json_is_object(dte))
+		return err_set(e, ERR_INVALID, field, "%s must be an object", field);
+	snprintf(prefix, sizeof(prefix), "%s.", field);
+	rc = jv_check(dte, settings_fields, sizeof(settings_fields) / sizeof(settings_fields[0]), prefix, e);
+	if (rc)
+		return rc;
+	resp = json_object_get(dte, "responsable");
+	if (json_is_object(resp)) {
+		snprintf(prefix, sizeof(prefix), "%s.responsable.", field);
+		rc = jv_check(resp, responsable_fields, sizeof(responsable_fields) / sizeof(responsable_fields[0]),
+			      prefix, e);
+	}
 	return rc;
 }
 
@@ -888,16 +916,13 @@ int dte_submit(struct app *app, const struct actor *who, const char *order_id, c
 
 /* The issue arguments that rebuild a note's DTE: the original CCF's
  * receptor and the documentoRelacionado. */
-static int note_args(struct db_conn *c, const char *tenant_id, const struct dte_record *orig, struct arena *a,
-		     struct dte_issue_args *args, struct err *e)
+static int note_args(const struct dte_record *orig, struct arena *a, struct dte_issue_args *args, struct err *e)
 {
 	json_t *tree = NULL;
 	struct dte_receptor *rc_receptor = NULL;
 	struct dte_doc_rel *rel;
 	int rc;
 
-	(void)c;
-	(void)tenant_id;
 	if (!orig->document_text)
 		return invalid_state(e, "the related DTE %s has not been issued", orig->codigo_generacion);
 	rc = dte_json_load(orig->document_text, &tree, e);
@@ -952,7 +977,7 @@ static int retry_fn(struct app *app, struct db_conn *c, void *argp, struct err *
 	if (r->related_codigo[0]) {
 		struct dte_record *orig = NULL;
 		if ((rc = dte__get(c, tenant, DTE_BY_CODIGO, r->related_codigo, false, s->a, &orig, e)) ||
-		    (rc = note_args(c, tenant, orig, s->a, &args, e)))
+		    (rc = note_args(orig, s->a, &args, e)))
 			return rc;
 		args.tipo_requested = r->tipo_dte;
 	}
@@ -1136,7 +1161,7 @@ static int note_fn(struct app *app, struct db_conn *c, void *argp, struct err *e
 	}
 
 	memset(&args, 0, sizeof(args));
-	if ((rc = note_args(c, tenant, orig, s->a, &args, e)))
+	if ((rc = note_args(orig, s->a, &args, e)))
 		return rc;
 	args.tipo_requested = s->in->tipo_dte;
 	n = arena_alloc(s->a, sizeof(*n));

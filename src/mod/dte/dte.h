@@ -177,8 +177,8 @@ struct dte_issue_opts {
 };
 
 /* Issue a DTE for billing document document_id of who->tenant_id, inside
- * the caller's open write transaction on c: checks the document (not draft
- * / cancelled / refunded, currency USD, no live DTE: queued, pending,
+ * the caller's open write transaction on c: checks the document (not
+ * cancelled / refunded, not a draft unless a note, currency USD, no live DTE: queued, pending,
  * contingency or accepted, unless opts->replaces names the accepted one),
  * maps it (dte_map.c), takes the numeroControl, builds, schema-checks, signs
  * (DTE_PRIVATE_KEY / DTE_CERTIFICATE), stores the row as pending with its
@@ -338,6 +338,17 @@ int dte_report_status(struct app *app, const char *tenant_id, const char *from, 
 /* History of a DTE's states, oldest first: [{at, from, to, note, actor}].
  * Owned. */
 int dte_history_json(struct db_conn *c, const char *tenant_id, const char *dte_id, json_t **out, struct err *e);
+
+/* ---- tenant settings ---- */
+
+/* Check a tenant's settings.dte object (tenants_settings_check may call it):
+ * {"autoSubmit": boolean (default true), "mhUser": MH API user, 1-64
+ * characters (default DTE_MH_USER, else the emisor's NIT), "responsable":
+ * {"nombre" 5-100, "tipoDocumento" CAT-022 "36"|"13"|"02"|"03"|"37",
+ * "numDocumento" 5-25} (the person named in contingency events; default the
+ * emisor itself)}. Unknown keys refused. ERR_INVALID naming
+ * "<field>.<member>". The flow reads these leniently either way. */
+int dte_settings_check(const json_t *dte, const char *field, struct err *e);
 
 /* ---- mapping a billing document to a DTE (pure; dte_map.c) ---- */
 

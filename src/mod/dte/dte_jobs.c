@@ -286,8 +286,10 @@ static int set_error(struct app *app, const struct actor *who, const char *tenan
 		rc = dte__save(t.c, who, r, prev, "dte.error", reason, e);
 	}
 	rc = tx_end(&t, rc, e);
-	if (rc == 0)
+	if (rc == 0) {
+		jobs_notify(app->jobs);
 		log_warn("msg=\"dte error\" tenant=%s dte=%s reason=\"%s\"", tenant_id, dte_id, reason);
+	}
 	return rc;
 }
 
@@ -315,7 +317,10 @@ static int record_answer(struct app *app, const struct actor *who, const char *t
 	}
 	if (rc == 0)
 		rc = accepted ? dte__accept(t.c, who, r, ans, a, e) : dte__reject(t.c, who, r, ans, a, e);
-	return tx_end(&t, rc, e);
+	rc = tx_end(&t, rc, e);
+	if (rc == 0)
+		jobs_notify(app->jobs); /* the listeners' webhook jobs */
+	return rc;
 }
 
 /* ---- contingency ---- */
@@ -504,7 +509,9 @@ static int issue_queued(struct app *app, const struct actor *who, const char *te
 		return rc;
 	}
 	return set_error(app, who, tenant_id, dte_id,
-			 ie.field[0] ? arena_printf(a, "%s (%s)", ie.message, ie.field) : ie.message, a, e);
+			 ie.field[0] && !strstr(ie.message, ie.field) ? arena_printf(a, "%s (%s)", ie.message, ie.field)
+								      : ie.message,
+			 a, e);
 }
 
 int dte__transmit(struct app *app, const char *tenant_id, const char *dte_id, struct err *e)

@@ -128,7 +128,11 @@ static void control_year(const struct dte_record *r, char out[5])
 int dte__insert(struct db_conn *c, const struct dte_record *r, const char *tipo_requested, struct err *e)
 {
 	char year[5];
+	int64_t row_seq = 0;
+	int rc = dte__sequence_next(c, r->tenant_id, "dte-row", &row_seq, e);
 
+	if (rc)
+		return rc;
 	control_year(r, year);
 	const struct db_param p[] = {
 	    DBP_TEXT(r->id),
@@ -176,6 +180,7 @@ int dte__insert(struct db_conn *c, const struct dte_record *r, const char *tipo_
 	    DBP_TEXT(nz(r->issued_at)),
 	    DBP_TEXT(nz(r->accepted_at)),
 	    DBP_TEXT(nz(r->invalidated_at)),
+	    DBP_INT(row_seq),
 	};
 	return db_exec(c,
 		       "INSERT INTO dtes (id, tenant_id, document_id, tipo_dte, version, ambiente, codigo_generacion, "
@@ -184,9 +189,9 @@ int dte__insert(struct db_conn *c, const struct dte_record *r, const char *tipo_
 		       "fh_procesamiento, clasifica_msg, codigo_msg, descripcion_msg, observaciones, last_error, "
 		       "attempts, send_failures, sent, submit_gen, related_codigo, replaces, replaced_by, "
 		       "contingency_event_id, invalidation_event_id, total_cents, iva_cents, auto_submit, created_by, "
-		       "created_at, updated_at, issued_at, accepted_at, invalidated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-		       "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-		       "?, ?, ?, ?, ?)",
+		       "created_at, updated_at, issued_at, accepted_at, invalidated_at, row_seq) VALUES (?, ?, ?, ?, ?, "
+		       "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+		       "?, ?, ?, ?, ?, ?, ?, ?)",
 		       p, NP(p), NULL, e);
 }
 
@@ -291,7 +296,7 @@ int dte__current(struct db_conn *c, const char *tenant_id, const char *document_
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT " DTE_COLS " FROM dtes WHERE tenant_id = ? AND document_id = ? AND replaced_by IS NULL "
-		 "ORDER BY created_at DESC, id DESC LIMIT 1%s",
+		 "ORDER BY row_seq DESC LIMIT 1%s",
 		 lock_suffix(c, for_update));
 	return query_one(c, sql, p, NP(p), a, out, e);
 }
@@ -303,7 +308,7 @@ int dte__list_document(struct db_conn *c, const char *tenant_id, const char *doc
 
 	return query_records(c,
 			     "SELECT " DTE_COLS " FROM dtes WHERE tenant_id = ? AND document_id = ? "
-			     "ORDER BY created_at, id LIMIT 1000",
+			     "ORDER BY row_seq LIMIT 1000",
 			     p, NP(p), a, out, n, e);
 }
 
@@ -334,7 +339,7 @@ int dte__list_related(struct db_conn *c, const char *tenant_id, const char *codi
 		len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s?", i ? ", " : "");
 		p[np++] = DBP_TEXT(statuses[i]);
 	}
-	snprintf(sql + len, sizeof(sql) - len, ") ORDER BY created_at, id LIMIT 1000");
+	snprintf(sql + len, sizeof(sql) - len, ") ORDER BY row_seq LIMIT 1000");
 	return query_records(c, sql, p, np, a, out, n, e);
 }
 

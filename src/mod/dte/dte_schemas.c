@@ -83,3 +83,20 @@ out:
 	pthread_mutex_unlock(&cache_lock);
 	return rc;
 }
+
+static int path_ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int dte_schema_first_real_error(const struct jschema_report *rep)
+{
+	for (size_t i = 0; i < rep->count; i++) {
+		const char *path = rep->errors[i].path;
+		if (!path_ends_with(path, ".municipio") && !path_ends_with(path, ".direccion"))
+			return (int)i;
+	}
+	return -1;
+}

@@ -39,4 +39,13 @@ const char *dte_schema_name(const char *tipo_dte, int version);
  * ERR_NOT_FOUND; a schema that does not compile -> ERR_INTERNAL. */
 int dte_schema_get(const char *name, const struct jschema **out, struct err *e);
 
+struct jschema_report;
+/* Index of the first error in rep that MH would really reject, or -1 when
+ * none: the v1 schemas' per-departamento municipio patterns predate the 2024
+ * territorial reform (README §3.8) and the catalog CAT-013 is authoritative,
+ * so errors at ".municipio" (and the "direccion" if/then that carries them)
+ * do not count. Both the server's check before signing and the MH sandbox
+ * use this one rule. */
+int dte_schema_first_real_error(const struct jschema_report *rep);
+
 #endif

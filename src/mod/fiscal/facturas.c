@@ -23,12 +23,12 @@
 #include "mod/fiscal/fiscal_repo.h"
 #include "mod/tenants/tenants.h"
 
-#define ITEM_DESC_MAX	    1000 /* characters (cuerpoDocumento.descripcion) */
-#define ITEM_DESC_BYTES	    BILL_TEXT_MAX
-#define ITEM_CODE_MAX	    25
-#define IVA_PCT		    (13 * 10000) /* PCT_SCALE */
-#define FISCAL_SOURCE	    "factura"
-#define ESTADO_INITIAL	    "pending" /* until the DTE flow reports its first state */
+#define ITEM_DESC_MAX	1000 /* characters (cuerpoDocumento.descripcion) */
+#define ITEM_DESC_BYTES BILL_TEXT_MAX
+#define ITEM_CODE_MAX	25
+#define IVA_PCT		(13 * 10000) /* PCT_SCALE */
+#define FISCAL_SOURCE	"factura"
+#define ESTADO_INITIAL	"pending" /* until the DTE flow reports its first state */
 
 /* ---- facturas ---- */
 
@@ -42,8 +42,7 @@ static const char *tax_name(enum fiscal_tax t)
 	return t == FISCAL_EXENTO ? "exento" : t == FISCAL_NO_SUJETO ? "no_sujeto" : "gravado";
 }
 
-void fiscal_factura_fingerprint(const struct fiscal_factura_input *in, const struct fiscal_receptor *r,
-				char out[65])
+void fiscal_factura_fingerprint(const struct fiscal_factura_input *in, const struct fiscal_receptor *r, char out[65])
 {
 	json_t *items = json_array(), *doc;
 	char *text;
@@ -51,10 +50,10 @@ void fiscal_factura_fingerprint(const struct fiscal_factura_input *in, const str
 	for (size_t i = 0; i < in->nitems; i++) {
 		const struct fiscal_item *it = &in->items[i];
 
-		json_array_append_new(items, json_pack("{s:s,s:s?,s:I,s:I,s:s,s:s}", "d", it->descripcion, "c",
-						       it->codigo, "q", (json_int_t)it->cantidad_milli, "p",
-						       (json_int_t)it->precio_micro, "k", item_kind_name(it->tipo), "t",
-						       tax_name(it->tax)));
+		json_array_append_new(items,
+				      json_pack("{s:s,s:s?,s:I,s:I,s:s,s:s}", "d", it->descripcion, "c", it->codigo,
+						"q", (json_int_t)it->cantidad_milli, "p", (json_int_t)it->precio_micro,
+						"k", item_kind_name(it->tipo), "t", tax_name(it->tax)));
 	}
 	doc = json_pack("{s:s?,s:{s:s,s:s,s:s?,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?},s:o}", "tipoDte",
 			in->tipo_dte, "receptor", "tipo", r->tipo_documento, "num", r->num_documento, "nrc", r->nrc,
@@ -87,7 +86,8 @@ static int factura_tipo(const struct fiscal_factura_input *in, const struct fisc
 		return err_set(e, ERR_INVALID, "receptor.codActividad",
 			       "a crédito fiscal (03) needs the receptor's codActividad and descActividad");
 	if (!r->has_direccion)
-		return err_set(e, ERR_INVALID, "receptor.direccion", "a crédito fiscal (03) needs the receptor's direccion");
+		return err_set(e, ERR_INVALID, "receptor.direccion",
+			       "a crédito fiscal (03) needs the receptor's direccion");
 	if (!r->correo)
 		return err_set(e, ERR_INVALID, "receptor.correo", "a crédito fiscal (03) needs the receptor's correo");
 	return 0;
@@ -155,7 +155,8 @@ static const char *line_name(struct arena *a, const char *desc)
 	return arena_strndup(a, desc, n);
 }
 
-/* The DTE receptor of a factura from the stored receptor. */
+/* The DTE receptor of a factura from the request's validated receptor
+ * (DUI and NIT also serve as the CCF's nit). */
 static void dte_receptor_of(const struct fiscal_receptor *r, struct dte_address *addr, struct dte_receptor *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -193,7 +194,6 @@ static int factura_write(struct app *app, struct db_conn *c, const struct actor 
 	struct dte_address daddr;
 	struct dte_issue_opts opts;
 	struct dte_apendice ref_apendice;
-	struct dte_record *dte = NULL;
 	const char *tipo;
 	char now[TIME_ISO_LEN + 1];
 	bool created = false;
@@ -223,8 +223,9 @@ static int factura_write(struct app *app, struct db_conn *c, const struct actor 
 		l->unit_price_micro = it->precio_micro;
 		l->has_tax_pct = true;
 		l->tax_pct = it->tax == FISCAL_GRAVADO ? IVA_PCT : 0;
-		l->tax_treatment = it->tax == FISCAL_GRAVADO ? "taxable" : it->tax == FISCAL_EXENTO ? "exempt"
-												    : "not_subject";
+		l->tax_treatment = it->tax == FISCAL_GRAVADO  ? "taxable"
+				   : it->tax == FISCAL_EXENTO ? "exempt"
+							      : "not_subject";
 	}
 
 	/* the DTE carries the receptor as the request gave it; the registry merges */
@@ -273,7 +274,7 @@ static int factura_write(struct app *app, struct db_conn *c, const struct actor 
 	ref_apendice.valor = in->referencia_externa;
 	opts.apendice = &ref_apendice;
 	opts.napendice = 1;
-	rc = dte_issue(app, c, who, doc->id, &opts, a, &dte, e);
+	rc = dte_issue(app, c, who, doc->id, &opts, a, NULL, e);
 	if (rc)
 		goto out;
 	snprintf(doc_id_out, UUID_LEN + 1, "%s", doc->id);
@@ -388,9 +389,12 @@ int fiscal_factura_create(struct app *app, const struct actor *who, const struct
 				rc = db_commit(c, e);
 		}
 		db_release(c); /* rolls back what is left open */
-		if (rc == ERR_CONFLICT && round == 0 && !found && strcmp(e->field, "referenciaExterna") == 0 &&
-		    e->name[0] == '\0')
+		/* a unique index lost to a concurrent writer (the reference, or the
+		 * receptor's document): everything rolled back; look again */
+		if (rc == ERR_CONFLICT && round == 0 && !found && e->name[0] == '\0') {
+			err_clear(e);
 			continue;
+		}
 		break;
 	}
 	if (rc)
@@ -485,17 +489,18 @@ json_t *fiscal_factura_json(const struct fiscal_factura *f, const char *public_u
 
 	for (size_t i = 0; d && i < d->nlines; i++) {
 		const struct bill_line *l = &d->lines[i];
-		const char *tax = l->tax_treatment == BILL_TAX_EXEMPT	    ? "exento"
+		const char *tax = l->tax_treatment == BILL_TAX_EXEMPT	     ? "exento"
 				  : l->tax_treatment == BILL_TAX_NOT_SUBJECT ? "no_sujeto"
 									     : "gravado";
 
-		json_array_append_new(
-		    items, json_pack("{s:i,s:s?,s:s?,s:o,s:o,s:s,s:s,s:o,s:o}", "numItem", l->line_number, "descripcion",
-				     l->description ? l->description : l->item_name, "codigo", l->item_code, "cantidad",
-				     quantity_json(l->quantity_milli), "precio", money_json_string(l->unit_price_minor, mu),
-				     "tipo", l->item_type && strcmp(l->item_type, "good") == 0 ? "bien" : "servicio",
-				     "tributo", tax, "iva", money_json_string(l->tax_minor, mu), "total",
-				     money_json_string(l->total_minor, mu)));
+		json_array_append_new(items,
+				      json_pack("{s:i,s:s?,s:s?,s:o,s:o,s:s,s:s,s:o,s:o}", "numItem", l->line_number,
+						"descripcion", l->description ? l->description : l->item_name, "codigo",
+						l->item_code, "cantidad", quantity_json(l->quantity_milli), "precio",
+						money_json_string(l->unit_price_minor, mu), "tipo",
+						l->item_type && strcmp(l->item_type, "good") == 0 ? "bien" : "servicio",
+						"tributo", tax, "iva", money_json_string(l->tax_minor, mu), "total",
+						money_json_string(l->total_minor, mu)));
 	}
 	if (f->observaciones_json)
 		obs = json_loads(f->observaciones_json, 0, NULL);
@@ -509,9 +514,8 @@ json_t *fiscal_factura_json(const struct fiscal_factura *f, const char *public_u
 		      "fhProcesamiento", f->fh_procesamiento, "observaciones", obs);
 	json_object_set_new(o, "mensaje", f->descripcion_msg ? json_string(f->descripcion_msg) : json_null());
 	json_object_set_new(o, "pdfUrl",
-			    f->codigo_generacion
-				? json_sprintf("%s/api/dte/pdf/%s", public_url, f->codigo_generacion)
-				: json_null());
+			    f->codigo_generacion ? json_sprintf("%s/api/dte/pdf/%s", public_url, f->codigo_generacion)
+						 : json_null());
 	json_object_set_new(o, "receptor", f->receptor ? fiscal_receptor_json(f->receptor) : json_null());
 	json_object_set_new(o, "items", items);
 	if (d) {
@@ -520,11 +524,11 @@ json_t *fiscal_factura_json(const struct fiscal_factura *f, const char *public_u
 		    o, "resumen",
 		    json_pack("{s:s,s:b,s:o,s:o,s:o,s:o}", "moneda", d->currency, "preciosIncluyenIva",
 			      d->prices_include_tax, "subtotal", money_json_string(d->subtotal_minor, mu), "descuento",
-			      money_json_string(d->discount_minor, mu), "iva", money_json_string(d->tax_minor, mu), "total",
-			      money_json_string(d->total_minor, mu)));
+			      money_json_string(d->discount_minor, mu), "iva", money_json_string(d->tax_minor, mu),
+			      "total", money_json_string(d->total_minor, mu)));
 	}
-	json_object_set_new(o, "estadoActualizado", f->updated_estado_at ? json_string(f->updated_estado_at) : json_null());
+	json_object_set_new(o, "estadoActualizado",
+			    f->updated_estado_at ? json_string(f->updated_estado_at) : json_null());
 	json_object_set_new(o, "createdAt", json_string(f->created_at));
 	return o;
 }
-

@@ -76,17 +76,16 @@ static int text_check(struct arena *a, const char *in, size_t min, size_t max, c
 	if (!t)
 		return 0;
 	if (n < min || n > max)
-		return err_set(e, ERR_INVALID, arena_printf(a, "%s%s", prefix, name), "%s%s must be %zu to %zu characters",
-			       prefix, name, min, max);
+		return err_set(e, ERR_INVALID, arena_printf(a, "%s%s", prefix, name),
+			       "%s%s must be %zu to %zu characters", prefix, name, min, max);
 	if (fiscal__has_control(t))
-		return err_set(e, ERR_INVALID, arena_printf(a, "%s%s", prefix, name), "%s%s contains a control character",
-			       prefix, name);
+		return err_set(e, ERR_INVALID, arena_printf(a, "%s%s", prefix, name),
+			       "%s%s contains a control character", prefix, name);
 	return 0;
 }
 
 /* The canonical number of a document of CAT-022 type tipo, into out. */
-static int doc_canonical(const char *tipo, const char *num, char *out, size_t outlen, const char *field,
-			 struct err *e)
+static int doc_canonical(const char *tipo, const char *num, char *out, size_t outlen, const char *field, struct err *e)
 {
 	enum doc_type t;
 	size_t n;
@@ -108,6 +107,21 @@ static int doc_canonical(const char *tipo, const char *num, char *out, size_t ou
 		return err_set(e, ERR_INVALID, field, "%s must be %d to %d characters", field, RECEPTOR_DOC_MIN,
 			       RECEPTOR_DOC_MAX);
 	return 0;
+}
+
+/* The pre-2024 municipio codes (01..N per departamento, 262 in all) that
+ * the v1 schemas' patterns still require (README §3.8) and MH's schema
+ * check may hold against a document: accepted beside the 2024 catalog's. */
+static bool municipio_pre2024(const char *dep, const char *mun)
+{
+	static const int count[15] = {0, 12, 13, 16, 33, 22, 19, 16, 22, 9, 13, 23, 20, 26, 18};
+	int d, m;
+
+	if (!all_digits(dep, 2, 2) || !all_digits(mun, 2, 2))
+		return false;
+	d = (dep[0] - '0') * 10 + (dep[1] - '0');
+	m = (mun[0] - '0') * 10 + (mun[1] - '0');
+	return d >= 1 && d <= 14 && m >= 1 && m <= count[d];
 }
 
 static const char *const tipo_documento_codes[] = {"13", "36", "02", "03", "37", NULL};
@@ -183,13 +197,14 @@ int fiscal_receptor_check(const struct fiscal_receptor_input *in, struct arena *
 		    strcmp(d->departamento, "00") == 0)
 			return err_set(e, ERR_INVALID, f, "%s must be a CAT-012 code 01 to 14", f);
 		f = arena_printf(a, "%sdireccion.municipio", p);
-		if (!d->municipio || !patients_municipio_valid(d->departamento, d->municipio))
+		if (!d->municipio || (!patients_municipio_valid(d->departamento, d->municipio) &&
+				      !municipio_pre2024(d->departamento, d->municipio)))
 			return err_set(e, ERR_INVALID, f, "%s must be a CAT-013 municipio of the departamento", f);
 		f = arena_printf(a, "%sdireccion.complemento", p);
 		if (!d->complemento)
 			return err_set(e, ERR_INVALID, f, "%s is required", f);
-		if ((rc = text_check(a, d->complemento, 5, 200, p, "direccion.complemento",
-				     &out->direccion.complemento, e)))
+		if ((rc = text_check(a, d->complemento, 5, 200, p, "direccion.complemento", &out->direccion.complemento,
+				     e)))
 			return rc;
 		out->has_direccion = true;
 		out->direccion.departamento = arena_strdup(a, d->departamento);
@@ -202,8 +217,8 @@ int fiscal_receptor_check(const struct fiscal_receptor_input *in, struct arena *
 		const char *at = strchr(c, '@');
 
 		f = arena_printf(a, "%scorreo", p);
-		if (strlen(c) < 3 || strlen(c) > 100 || !at || at == c || strchr(at + 1, '@') ||
-		    !strchr(at + 1, '.') || strpbrk(c, " \t") || fiscal__has_control(c))
+		if (strlen(c) < 3 || strlen(c) > 100 || !at || at == c || strchr(at + 1, '@') || !strchr(at + 1, '.') ||
+		    strpbrk(c, " \t") || fiscal__has_control(c))
 			return err_set(e, ERR_INVALID, f, "%s must be an e-mail address of at most 100 characters", f);
 		out->correo = c;
 	}
@@ -254,8 +269,8 @@ static void merge(struct fiscal_receptor *rec, const struct fiscal_receptor *old
 }
 
 int fiscal_receptor_upsert_conn(struct db_conn *c, const struct app_keys *keys, const struct actor *who,
-				const struct fiscal_receptor_input *in, struct arena *a,
-				struct fiscal_receptor *out, bool *created, struct err *e)
+				const struct fiscal_receptor_input *in, struct arena *a, struct fiscal_receptor *out,
+				bool *created, struct err *e)
 {
 	struct fiscal_receptor rec, old;
 	char bidx[65], now[TIME_ISO_LEN + 1];
@@ -272,7 +287,8 @@ int fiscal_receptor_upsert_conn(struct db_conn *c, const struct app_keys *keys, 
 
 		rc = patients_repo_get(c, keys, who->tenant_id, rec.patient_id, a, &pt, e);
 		if (rc == ERR_NOT_FOUND)
-			return err_set(e, ERR_INVALID, arena_printf(a, "%spatientId", in->field_prefix ? in->field_prefix : ""),
+			return err_set(e, ERR_INVALID,
+				       arena_printf(a, "%spatientId", in->field_prefix ? in->field_prefix : ""),
 				       "patientId names no patient of this tenant");
 		if (rc)
 			return rc;
@@ -410,11 +426,10 @@ json_t *fiscal_receptor_json(const struct fiscal_receptor *r)
 
 void fiscal_public_url(const struct app *app, char *out, size_t outlen)
 {
-	const char *env = getenv("CLINICLEDGER_PUBLIC_URL");
 	size_t n;
 
-	if (env && *env) {
-		snprintf(out, outlen, "%s", env);
+	if (app->cfg.public_url[0]) {
+		snprintf(out, outlen, "%s", app->cfg.public_url);
 	} else {
 		const char *h = app->cfg.listen_host[0] ? app->cfg.listen_host : "127.0.0.1";
 
@@ -428,23 +443,12 @@ void fiscal_public_url(const struct app *app, char *out, size_t outlen)
 		out[--n] = '\0';
 }
 
-bool fiscal_webhooks_allow_private(void)
+bool fiscal_webhooks_allow_private(const struct app *app)
 {
-	const char *v = getenv("CLINICLEDGER_WEBHOOKS_ALLOW_PRIVATE");
-
-	return v && strcmp(v, "1") == 0;
+	return app->cfg.webhooks_allow_private != 0;
 }
 
-int64_t fiscal_webhooks_retry_base_s(void)
+int64_t fiscal_webhooks_retry_base_s(const struct app *app)
 {
-	const char *v = getenv("CLINICLEDGER_WEBHOOKS_RETRY_BASE_S");
-	char *end = NULL;
-	long n;
-
-	if (!v || !*v)
-		return 5;
-	n = strtol(v, &end, 10);
-	if (*end || n < 1 || n > 3600)
-		return 5;
-	return n;
+	return app->cfg.webhooks_retry_base_s > 0 ? app->cfg.webhooks_retry_base_s : 5;
 }

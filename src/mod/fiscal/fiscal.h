@@ -71,15 +71,15 @@ struct bill_document;
 struct dte_record;
 struct job;
 
-#define FISCAL_REF_MAX		 100  /* bytes of a referenciaExterna */
-#define FISCAL_MAX_ITEMS	 200  /* items per factura */
-#define FISCAL_EVENT_DTE	 "dte.processed"
-#define FISCAL_JOB_WEBHOOK	 "webhook.deliver"
-#define FISCAL_WEBHOOK_URL_MAX	 2000 /* bytes of an endpoint URL */
-#define FISCAL_WEBHOOK_MAX	 20   /* active endpoints per tenant */
-#define FISCAL_WEBHOOK_ATTEMPTS	 10   /* delivery attempts before "dead" */
+#define FISCAL_REF_MAX		  100 /* bytes of a referenciaExterna */
+#define FISCAL_MAX_ITEMS	  200 /* items per factura */
+#define FISCAL_EVENT_DTE	  "dte.processed"
+#define FISCAL_JOB_WEBHOOK	  "webhook.deliver"
+#define FISCAL_WEBHOOK_URL_MAX	  2000 /* bytes of an endpoint URL */
+#define FISCAL_WEBHOOK_MAX	  20   /* active endpoints per tenant */
+#define FISCAL_WEBHOOK_ATTEMPTS	  10   /* delivery attempts before "dead" */
 #define FISCAL_WEBHOOK_TIMEOUT_MS 10000
-#define FISCAL_SECRET_PREFIX	 "whsec_"
+#define FISCAL_SECRET_PREFIX	  "whsec_"
 
 /* ---- the hook the DTE flow calls ---------------------------------------- */
 
@@ -166,8 +166,8 @@ int fiscal_receptor_check(const struct fiscal_receptor_input *in, struct arena *
  * "receptor.create", *created true). A patient_id must be the tenant's
  * (ERR_INVALID naming "<prefix>patientId"). keys: app->keys. *out in a. */
 int fiscal_receptor_upsert_conn(struct db_conn *c, const struct app_keys *keys, const struct actor *who,
-				const struct fiscal_receptor_input *in, struct arena *a,
-				struct fiscal_receptor *out, bool *created, struct err *e);
+				const struct fiscal_receptor_input *in, struct arena *a, struct fiscal_receptor *out,
+				bool *created, struct err *e);
 /* The same in its own transaction. */
 int fiscal_receptor_upsert(struct app *app, const struct actor *who, const struct fiscal_receptor_input *in,
 			   struct arena *a, struct fiscal_receptor *out, bool *created, struct err *e);
@@ -211,7 +211,7 @@ struct fiscal_item {
 struct fiscal_factura_input {
 	struct fiscal_receptor_input receptor;
 	const struct fiscal_item *items;
-	size_t nitems;		       /* 1..FISCAL_MAX_ITEMS */
+	size_t nitems;			/* 1..FISCAL_MAX_ITEMS */
 	const char *referencia_externa; /* required, 1..FISCAL_REF_MAX bytes, printable */
 	const char *tipo_dte;		/* "01" | "03" | NULL (automatic) */
 };
@@ -232,7 +232,7 @@ struct fiscal_factura {
 	const char *observaciones_json; /* JSON array text, or NULL */
 	const char *updated_estado_at;
 	char created_at[TIME_ISO_LEN + 1];
-	struct bill_document *doc;	     /* with lines */
+	struct bill_document *doc;	  /* with lines */
 	struct fiscal_receptor *receptor; /* NULL when it was deleted */
 };
 
@@ -320,10 +320,10 @@ struct fiscal_delivery {
 	char event_id[UUID_LEN + 1];
 	const char *event_type;
 	int attempt;
-	long status_code;  /* 0 when no response */
+	long status_code; /* 0 when no response */
 	int64_t duration_ms;
-	const char *error; /* NULL on success */
-	const char *outcome; /* "delivered" | "retrying" | "dead" */
+	const char *error;		      /* NULL on success */
+	const char *outcome;		      /* "delivered" | "retrying" | "dead" */
 	char next_retry_at[TIME_ISO_LEN + 1]; /* "" unless retrying */
 	char created_at[TIME_ISO_LEN + 1];
 };
@@ -344,8 +344,8 @@ int fiscal_webhook_deliver_job(struct app *app, const struct job *job, struct er
  * out (>= 512 bytes). */
 void fiscal_public_url(const struct app *app, char *out, size_t outlen);
 /* CLINICLEDGER_WEBHOOKS_ALLOW_PRIVATE=1. */
-bool fiscal_webhooks_allow_private(void);
+bool fiscal_webhooks_allow_private(const struct app *app);
 /* CLINICLEDGER_WEBHOOKS_RETRY_BASE_S (default 5) and the cap (6 hours). */
-int64_t fiscal_webhooks_retry_base_s(void);
+int64_t fiscal_webhooks_retry_base_s(const struct app *app);
 
 #endif

@@ -26,8 +26,8 @@ static bool subscribed(const struct fiscal_endpoint *ep, const char *event)
 
 /* The caller's reference of a document: the factura's referenciaExterna,
  * else the document's own external reference, else NULL. In a. */
-static int reference_of(struct db_conn *c, const char *tenant_id, const char *doc_id, struct arena *a,
-			const char **ref, struct err *e)
+static int reference_of(struct db_conn *c, const char *tenant_id, const char *doc_id, struct arena *a, const char **ref,
+			struct err *e)
 {
 	struct fiscal__factura_row row;
 	struct bill_document *doc = NULL;
@@ -66,13 +66,13 @@ static const char *nz(const char *s)
 static json_t *event_payload(const char *event_id, const char *now, const char *ref, const struct dte_record *d)
 {
 	json_t *obs = d->observaciones ? json_loads(d->observaciones, 0, NULL) : NULL;
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s,s:s?,s:s?,s:s?,s:s?}", "eventId",
-			      event_id, "event", FISCAL_EVENT_DTE, "occurredAt", now, "referenciaExterna", ref,
-			      "documentId", d->document_id, "codigoGeneracion", d->codigo_generacion, "numeroControl",
-			      nz(d->numero_control), "tipoDte", nz(d->tipo_dte), "ambiente", nz(d->ambiente), "fecEmi",
-			      nz(d->fec_emi), "estado", dte_status_name(d->status), "sello", nz(d->sello),
-			      "fhProcesamiento", nz(d->fh_procesamiento), "codigoMsg", d->codigo_msg, "descripcionMsg",
-			      d->descripcion_msg);
+	json_t *o =
+	    json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s,s:s?,s:s?,s:s?,s:s?}", "eventId", event_id,
+		      "event", FISCAL_EVENT_DTE, "occurredAt", now, "referenciaExterna", ref, "documentId",
+		      d->document_id, "codigoGeneracion", d->codigo_generacion, "numeroControl", nz(d->numero_control),
+		      "tipoDte", nz(d->tipo_dte), "ambiente", nz(d->ambiente), "fecEmi", nz(d->fec_emi), "estado",
+		      dte_status_name(d->status), "sello", nz(d->sello), "fhProcesamiento", nz(d->fh_procesamiento),
+		      "codigoMsg", d->codigo_msg, "descripcionMsg", d->descripcion_msg);
 
 	if (!json_is_array(obs)) {
 		json_decref(obs);
@@ -84,7 +84,7 @@ static json_t *event_payload(const char *event_id, const char *now, const char *
 }
 
 static int webhooks_emit(struct db_conn *c, const char *tenant_id, const struct dte_record *d, const char *now,
-			  struct err *e)
+			 struct err *e)
 {
 	struct fiscal_endpoint *eps = NULL;
 	struct arena *a = arena_new(0);

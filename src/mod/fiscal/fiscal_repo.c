@@ -67,8 +67,8 @@ void fiscal__receptor_bidx(const struct app_keys *keys, const char *tipo, const 
 /* ---- receptores ---- */
 
 static const char receptor_cols[] = "id, tipo_documento, num_documento_enc, nrc_enc, nombre, cod_actividad, "
-				     "desc_actividad, direccion_json, telefono_enc, correo_enc, patient_id, "
-				     "created_at, updated_at";
+				    "desc_actividad, direccion_json, telefono_enc, correo_enc, patient_id, "
+				    "created_at, updated_at";
 enum { R_ID, R_TIPO, R_DOC, R_NRC, R_NOMBRE, R_ACT, R_DESC, R_DIR, R_TEL, R_CORREO, R_PATIENT, R_CREATED, R_UPDATED };
 
 static char *direccion_json(const struct fiscal_receptor *r)
@@ -123,9 +123,8 @@ static int receptor_decode(const struct app_keys *keys, const struct db_rows *ro
 	return 0;
 }
 
-static int receptor_query_one(struct db_conn *c, const struct app_keys *keys, const char *sql,
-			      const struct db_param *p, size_t np, struct arena *a, struct fiscal_receptor *out,
-			      bool *found, struct err *e)
+static int receptor_query_one(struct db_conn *c, const struct app_keys *keys, const char *sql, const struct db_param *p,
+			      size_t np, struct arena *a, struct fiscal_receptor *out, bool *found, struct err *e)
 {
 	struct db_rows *rows = NULL;
 	int rc = db_query(c, sql, p, np, &rows, e);
@@ -224,11 +223,21 @@ int fiscal__receptor_insert(struct db_conn *c, const struct app_keys *keys, cons
 	if (rc)
 		return rc;
 	struct db_param p[] = {
-	    DBP_TEXT(r->id),	     DBP_TEXT(tenant_id),	     DBP_TEXT(r->tipo_documento),
-	    DBP_TEXT(x.doc),	     DBP_TEXT(bidx),		     DBP_TEXT(x.nrc),
-	    DBP_TEXT(r->nombre),     DBP_TEXT(nz(r->cod_actividad)), DBP_TEXT(nz(r->desc_actividad)),
-	    DBP_TEXT(x.dir),	     DBP_TEXT(x.tel),		     DBP_TEXT(x.correo),
-	    DBP_TEXT(nz(r->patient_id)), DBP_TEXT(created_by),	     DBP_TEXT(r->created_at),
+	    DBP_TEXT(r->id),
+	    DBP_TEXT(tenant_id),
+	    DBP_TEXT(r->tipo_documento),
+	    DBP_TEXT(x.doc),
+	    DBP_TEXT(bidx),
+	    DBP_TEXT(x.nrc),
+	    DBP_TEXT(r->nombre),
+	    DBP_TEXT(nz(r->cod_actividad)),
+	    DBP_TEXT(nz(r->desc_actividad)),
+	    DBP_TEXT(x.dir),
+	    DBP_TEXT(x.tel),
+	    DBP_TEXT(x.correo),
+	    DBP_TEXT(nz(r->patient_id)),
+	    DBP_TEXT(created_by),
+	    DBP_TEXT(r->created_at),
 	    DBP_TEXT(r->updated_at),
 	};
 	rc = db_exec(c, sql, p, NP(p), NULL, e);
@@ -250,10 +259,18 @@ int fiscal__receptor_update(struct db_conn *c, const struct app_keys *keys, cons
 	if (rc)
 		return rc;
 	struct db_param p[] = {
-	    DBP_TEXT(x.doc),	     DBP_TEXT(x.nrc),		     DBP_TEXT(r->nombre),
-	    DBP_TEXT(nz(r->cod_actividad)), DBP_TEXT(nz(r->desc_actividad)), DBP_TEXT(x.dir),
-	    DBP_TEXT(x.tel),	     DBP_TEXT(x.correo),	     DBP_TEXT(nz(r->patient_id)),
-	    DBP_TEXT(r->updated_at), DBP_TEXT(tenant_id),	     DBP_TEXT(r->id),
+	    DBP_TEXT(x.doc),
+	    DBP_TEXT(x.nrc),
+	    DBP_TEXT(r->nombre),
+	    DBP_TEXT(nz(r->cod_actividad)),
+	    DBP_TEXT(nz(r->desc_actividad)),
+	    DBP_TEXT(x.dir),
+	    DBP_TEXT(x.tel),
+	    DBP_TEXT(x.correo),
+	    DBP_TEXT(nz(r->patient_id)),
+	    DBP_TEXT(r->updated_at),
+	    DBP_TEXT(tenant_id),
+	    DBP_TEXT(r->id),
 	};
 	rc = db_exec(c, sql, p, NP(p), &affected, e);
 	receptor_enc_release(&x);
@@ -297,8 +314,9 @@ int fiscal__receptor_list(struct db_conn *c, const struct app_keys *keys, const 
 		return rc;
 	p[np++] = DBP_INT(limit);
 	p[np++] = DBP_INT(offset);
-	snprintf(sql, sizeof(sql), "SELECT %s FROM fiscal_receptores%s ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-		 receptor_cols, where);
+	snprintf(sql, sizeof(sql),
+		 "SELECT %s FROM fiscal_receptores%s ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", receptor_cols,
+		 where);
 	rc = db_query(c, sql, p, np, &rows, e);
 	if (rc)
 		return rc;
@@ -362,12 +380,24 @@ int fiscal__factura_insert(struct db_conn *c, const char *tenant_id, const struc
 	    "descripcion_msg, observaciones_json, estado_at, created_by, created_at, updated_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	struct db_param p[] = {
-	    DBP_TEXT(r->document_id),	     DBP_TEXT(tenant_id),	   DBP_TEXT(r->referencia_externa),
-	    DBP_TEXT(r->fingerprint),	     DBP_TEXT(nz(r->receptor_id)), DBP_TEXT(r->tipo_dte),
-	    DBP_TEXT(r->codigo_generacion),  DBP_TEXT(r->numero_control), DBP_TEXT(r->estado),
-	    DBP_TEXT(r->sello),		     DBP_TEXT(r->fh_procesamiento), DBP_TEXT(r->codigo_msg),
-	    DBP_TEXT(r->descripcion_msg),    DBP_TEXT(r->observaciones_json), DBP_TEXT(r->estado_at),
-	    DBP_TEXT(created_by),	     DBP_TEXT(r->created_at),	   DBP_TEXT(r->created_at),
+	    DBP_TEXT(r->document_id),
+	    DBP_TEXT(tenant_id),
+	    DBP_TEXT(r->referencia_externa),
+	    DBP_TEXT(r->fingerprint),
+	    DBP_TEXT(nz(r->receptor_id)),
+	    DBP_TEXT(r->tipo_dte),
+	    DBP_TEXT(r->codigo_generacion),
+	    DBP_TEXT(r->numero_control),
+	    DBP_TEXT(r->estado),
+	    DBP_TEXT(r->sello),
+	    DBP_TEXT(r->fh_procesamiento),
+	    DBP_TEXT(r->codigo_msg),
+	    DBP_TEXT(r->descripcion_msg),
+	    DBP_TEXT(r->observaciones_json),
+	    DBP_TEXT(r->estado_at),
+	    DBP_TEXT(created_by),
+	    DBP_TEXT(r->created_at),
+	    DBP_TEXT(r->created_at),
 	};
 	int rc = db_exec(c, sql, p, NP(p), NULL, e);
 
@@ -397,9 +427,9 @@ int fiscal__factura_get(struct db_conn *c, const char *tenant_id, const char *ke
 	return rc;
 }
 
-int fiscal__factura_list(struct db_conn *c, const char *tenant_id, const char *ref, const char *estado,
-			 int64_t offset, int limit, struct arena *a, struct fiscal__factura_row **out, size_t *n,
-			 int64_t *total, struct err *e)
+int fiscal__factura_list(struct db_conn *c, const char *tenant_id, const char *ref, const char *estado, int64_t offset,
+			 int limit, struct arena *a, struct fiscal__factura_row **out, size_t *n, int64_t *total,
+			 struct err *e)
 {
 	struct db_param p[5];
 	struct db_rows *rows = NULL;
@@ -440,18 +470,26 @@ int fiscal__factura_list(struct db_conn *c, const char *tenant_id, const char *r
 	return 0;
 }
 
-int fiscal__factura_set_state(struct db_conn *c, const char *tenant_id, const struct dte_record *d,
-			      const char *estado, const char *now, int64_t *affected, struct err *e)
+int fiscal__factura_set_state(struct db_conn *c, const char *tenant_id, const struct dte_record *d, const char *estado,
+			      const char *now, int64_t *affected, struct err *e)
 {
 	static const char sql[] =
 	    "UPDATE fiscal_facturas SET tipo_dte = ?, codigo_generacion = ?, numero_control = ?, estado = ?, "
 	    "sello = ?, fh_procesamiento = ?, codigo_msg = ?, descripcion_msg = ?, observaciones_json = ?, "
 	    "estado_at = ?, updated_at = ? WHERE tenant_id = ? AND document_id = ?";
 	struct db_param p[] = {
-	    DBP_TEXT(nz(d->tipo_dte)),	      DBP_TEXT(d->codigo_generacion),  DBP_TEXT(nz(d->numero_control)),
-	    DBP_TEXT(estado), DBP_TEXT(nz(d->sello)),     DBP_TEXT(nz(d->fh_procesamiento)),
-	    DBP_TEXT(d->codigo_msg),	      DBP_TEXT(d->descripcion_msg),    DBP_TEXT(d->observaciones),
-	    DBP_TEXT(now),		      DBP_TEXT(now),		       DBP_TEXT(tenant_id),
+	    DBP_TEXT(nz(d->tipo_dte)),
+	    DBP_TEXT(d->codigo_generacion),
+	    DBP_TEXT(nz(d->numero_control)),
+	    DBP_TEXT(estado),
+	    DBP_TEXT(nz(d->sello)),
+	    DBP_TEXT(nz(d->fh_procesamiento)),
+	    DBP_TEXT(d->codigo_msg),
+	    DBP_TEXT(d->descripcion_msg),
+	    DBP_TEXT(d->observaciones),
+	    DBP_TEXT(now),
+	    DBP_TEXT(now),
+	    DBP_TEXT(tenant_id),
 	    DBP_TEXT(d->document_id),
 	};
 
@@ -460,8 +498,7 @@ int fiscal__factura_set_state(struct db_conn *c, const char *tenant_id, const st
 
 /* ---- webhook endpoints ---- */
 
-static const char endpoint_cols[] =
-    "id, url, description, events_json, active, created_at, updated_at, secret_enc";
+static const char endpoint_cols[] = "id, url, description, events_json, active, created_at, updated_at, secret_enc";
 enum { E_ID, E_URL, E_DESC, E_EVENTS, E_ACTIVE, E_CREATED, E_UPDATED, E_SECRET };
 
 static void endpoint_decode(const struct db_rows *rows, size_t i, struct arena *a, struct fiscal_endpoint *o)
@@ -499,9 +536,9 @@ int fiscal__endpoint_insert(struct db_conn *c, const struct app_keys *keys, cons
 	if (rc)
 		return rc;
 	struct db_param p[] = {
-	    DBP_TEXT(ep->id),	       DBP_TEXT(tenant_id), DBP_TEXT(ep->url),	      DBP_TEXT(ep->description),
-	    DBP_TEXT(events_json),     DBP_TEXT(enc),	    DBP_TEXT(created_by),    DBP_TEXT(ep->created_at),
-	    DBP_TEXT(ep->updated_at),
+	    DBP_TEXT(ep->id),	       DBP_TEXT(tenant_id),	 DBP_TEXT(ep->url),
+	    DBP_TEXT(ep->description), DBP_TEXT(events_json),	 DBP_TEXT(enc),
+	    DBP_TEXT(created_by),      DBP_TEXT(ep->created_at), DBP_TEXT(ep->updated_at),
 	};
 	rc = db_exec(c, sql, p, NP(p), NULL, e);
 	free(enc);
@@ -512,8 +549,8 @@ int fiscal__endpoint_count_active(struct db_conn *c, const char *tenant_id, int6
 {
 	struct db_param p[] = {DBP_TEXT(tenant_id)};
 
-	return db_query_int(c, "SELECT COUNT(*) FROM webhook_endpoints WHERE tenant_id = ? AND active = 1", p, NP(p),
-			    n, e);
+	return db_query_int(c, "SELECT COUNT(*) FROM webhook_endpoints WHERE tenant_id = ? AND active = 1", p, NP(p), n,
+			    e);
 }
 
 int fiscal__endpoint_list(struct db_conn *c, const char *tenant_id, struct arena *a, struct fiscal_endpoint **out,
@@ -579,7 +616,8 @@ int fiscal__event_insert(struct db_conn *c, const char *tenant_id, const char *i
 {
 	struct db_param p[] = {DBP_TEXT(id), DBP_TEXT(tenant_id), DBP_TEXT(type), DBP_TEXT(payload), DBP_TEXT(now)};
 
-	return db_exec(c, "INSERT INTO webhook_events (id, tenant_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+	return db_exec(c,
+		       "INSERT INTO webhook_events (id, tenant_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
 		       p, NP(p), NULL, e);
 }
 
@@ -588,8 +626,8 @@ int fiscal__event_get(struct db_conn *c, const char *tenant_id, const char *id, 
 {
 	struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(id)};
 	struct db_rows *rows = NULL;
-	int rc = db_query(c, "SELECT type, payload FROM webhook_events WHERE tenant_id = ? AND id = ?", p, NP(p), &rows,
-			  e);
+	int rc =
+	    db_query(c, "SELECT type, payload FROM webhook_events WHERE tenant_id = ? AND id = ?", p, NP(p), &rows, e);
 
 	if (rc)
 		return rc;
@@ -613,20 +651,13 @@ int fiscal__delivery_insert(struct db_conn *c, const char *tenant_id, const char
 	    "status_code, duration_ms, error, outcome, next_retry_at, job_id, created_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	struct db_param p[] = {
-	    DBP_TEXT(d->id),
-	    DBP_TEXT(tenant_id),
-	    DBP_TEXT(endpoint_id),
-	    DBP_TEXT(d->delivery_id),
-	    DBP_TEXT(d->event_id),
-	    DBP_TEXT(d->event_type),
-	    DBP_INT(d->attempt),
-	    d->status_code > 0 ? DBP_INT(d->status_code) : DBP_NULL,
-	    DBP_INT(d->duration_ms),
-	    DBP_TEXT(d->error),
-	    DBP_TEXT(d->outcome),
-	    DBP_TEXT(nz(d->next_retry_at)),
-	    DBP_TEXT(job_id),
-	    DBP_TEXT(d->created_at),
+	    DBP_TEXT(d->id),	     DBP_TEXT(tenant_id),
+	    DBP_TEXT(endpoint_id),   DBP_TEXT(d->delivery_id),
+	    DBP_TEXT(d->event_id),   DBP_TEXT(d->event_type),
+	    DBP_INT(d->attempt),     d->status_code > 0 ? DBP_INT(d->status_code) : DBP_NULL,
+	    DBP_INT(d->duration_ms), DBP_TEXT(d->error),
+	    DBP_TEXT(d->outcome),    DBP_TEXT(nz(d->next_retry_at)),
+	    DBP_TEXT(job_id),	     DBP_TEXT(d->created_at),
 	};
 
 	return db_exec(c, sql, p, NP(p), NULL, e);
@@ -649,9 +680,8 @@ int fiscal__delivery_logged(struct db_conn *c, const char *tenant_id, const char
 static const char delivery_cols[] = "id, delivery_id, event_id, event_type, attempt, status_code, duration_ms, "
 				    "error, outcome, next_retry_at, created_at";
 
-int fiscal__delivery_list(struct db_conn *c, const char *tenant_id, const char *endpoint_id, int64_t offset,
-			  int limit, struct arena *a, struct fiscal_delivery **out, size_t *n, int64_t *total,
-			  struct err *e)
+int fiscal__delivery_list(struct db_conn *c, const char *tenant_id, const char *endpoint_id, int64_t offset, int limit,
+			  struct arena *a, struct fiscal_delivery **out, size_t *n, int64_t *total, struct err *e)
 {
 	char sql[512];
 	struct db_param p[] = {DBP_TEXT(tenant_id), DBP_TEXT(endpoint_id), DBP_INT(limit), DBP_INT(offset)};

@@ -65,13 +65,13 @@ int fiscal__factura_insert(struct db_conn *c, const char *tenant_id, const struc
 /* by_ref: key is a referenciaExterna, else a document id. ERR_NOT_FOUND. */
 int fiscal__factura_get(struct db_conn *c, const char *tenant_id, const char *key, bool by_ref, struct arena *a,
 			struct fiscal__factura_row *out, struct err *e);
-int fiscal__factura_list(struct db_conn *c, const char *tenant_id, const char *ref, const char *estado,
-			 int64_t offset, int limit, struct arena *a, struct fiscal__factura_row **out, size_t *n,
-			 int64_t *total, struct err *e);
+int fiscal__factura_list(struct db_conn *c, const char *tenant_id, const char *ref, const char *estado, int64_t offset,
+			 int limit, struct arena *a, struct fiscal__factura_row **out, size_t *n, int64_t *total,
+			 struct err *e);
 /* The projection of a DTE's state (estado: its status name); *affected 0
  * when its document is no factura. */
-int fiscal__factura_set_state(struct db_conn *c, const char *tenant_id, const struct dte_record *d,
-			      const char *estado, const char *now, int64_t *affected, struct err *e);
+int fiscal__factura_set_state(struct db_conn *c, const char *tenant_id, const struct dte_record *d, const char *estado,
+			      const char *now, int64_t *affected, struct err *e);
 
 /* ---- webhook endpoints, events, deliveries ---- */
 
@@ -102,9 +102,8 @@ int fiscal__delivery_insert(struct db_conn *c, const char *tenant_id, const char
 /* Whether attempt `attempt` of delivery_id is logged already. */
 int fiscal__delivery_logged(struct db_conn *c, const char *tenant_id, const char *delivery_id, int attempt,
 			    bool *logged, struct err *e);
-int fiscal__delivery_list(struct db_conn *c, const char *tenant_id, const char *endpoint_id, int64_t offset,
-			  int limit, struct arena *a, struct fiscal_delivery **out, size_t *n, int64_t *total,
-			  struct err *e);
+int fiscal__delivery_list(struct db_conn *c, const char *tenant_id, const char *endpoint_id, int64_t offset, int limit,
+			  struct arena *a, struct fiscal_delivery **out, size_t *n, int64_t *total, struct err *e);
 
 /* ---- fiscal.c helpers shared with facturas.c ---- */
 

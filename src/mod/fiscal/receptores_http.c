@@ -48,8 +48,12 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } null_members[] = {
-    {"nrc", FISCAL_RM_NRC},	      {"codActividad", FISCAL_RM_ACTIVIDAD}, {"descActividad", FISCAL_RM_ACTIVIDAD},
-    {"direccion", FISCAL_RM_DIRECCION}, {"telefono", FISCAL_RM_TELEFONO},   {"correo", FISCAL_RM_CORREO},
+    {"nrc", FISCAL_RM_NRC},
+    {"codActividad", FISCAL_RM_ACTIVIDAD},
+    {"descActividad", FISCAL_RM_ACTIVIDAD},
+    {"direccion", FISCAL_RM_DIRECCION},
+    {"telefono", FISCAL_RM_TELEFONO},
+    {"correo", FISCAL_RM_CORREO},
     {"patientId", FISCAL_RM_PATIENT},
 };
 

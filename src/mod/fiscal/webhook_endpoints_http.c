@@ -47,8 +47,8 @@ HANDLER(webhook_endpoints_http_create)
 			events[nev++] = s;
 		}
 	}
-	rc = fiscal_endpoint_create(ctx->app, &ctx->actor, jv_str(body, "url"), nev ? events : defaults,
-				    nev ? nev : 1, jv_str(body, "description"), ctx->req->arena, &ep, e);
+	rc = fiscal_endpoint_create(ctx->app, &ctx->actor, jv_str(body, "url"), nev ? events : defaults, nev ? nev : 1,
+				    jv_str(body, "description"), ctx->req->arena, &ep, e);
 	if (rc)
 		return rc;
 	resp->data = fiscal_endpoint_json(&ep);

@@ -31,11 +31,11 @@
 #include "mod/fiscal/fiscal_repo.h"
 #include "net/httpc.h"
 
-#define WEBHOOK_DESC_MAX      500   /* bytes of a description */
-#define WEBHOOK_EVENTS_MAX    8	    /* events per endpoint */
-#define WEBHOOK_RESPONSE_MAX  65536 /* bytes of a receiver's answer we read */
-#define WEBHOOK_RETRY_CAP_S   21600 /* 6 hours */
-#define WEBHOOK_ERROR_MAX     255
+#define WEBHOOK_DESC_MAX     500   /* bytes of a description */
+#define WEBHOOK_EVENTS_MAX   8	   /* events per endpoint */
+#define WEBHOOK_RESPONSE_MAX 65536 /* bytes of a receiver's answer we read */
+#define WEBHOOK_RETRY_CAP_S  21600 /* 6 hours */
+#define WEBHOOK_ERROR_MAX    255
 
 const char *const fiscal_webhook_events[] = {FISCAL_EVENT_DTE, NULL};
 
@@ -58,10 +58,12 @@ static int url_parse(const char *url, struct url_parts *out, const char *field, 
 	if (n == 0)
 		return err_set(e, ERR_INVALID, field, "%s is required", field);
 	if (n > FISCAL_WEBHOOK_URL_MAX)
-		return err_set(e, ERR_INVALID, field, "%s must be at most %d characters", field, FISCAL_WEBHOOK_URL_MAX);
+		return err_set(e, ERR_INVALID, field, "%s must be at most %d characters", field,
+			       FISCAL_WEBHOOK_URL_MAX);
 	for (p = url; *p; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f || (unsigned char)*p >= 0x80 || *p == '\\')
-			return err_set(e, ERR_INVALID, field, "%s must not contain spaces or non-ASCII characters", field);
+			return err_set(e, ERR_INVALID, field, "%s must not contain spaces or non-ASCII characters",
+				       field);
 	if (strncasecmp(url, "https://", 8) == 0) {
 		out->https = true;
 		p = url + 8;
@@ -230,7 +232,8 @@ int fiscal_webhook_url_resolve_check(const char *url, bool allow_private, struct
 		else
 			continue;
 		if (!fiscal_ip_public(text))
-			rc = err_set(e, ERR_INVALID, "url", "the endpoint's host resolves to a private or reserved address");
+			rc = err_set(e, ERR_INVALID, "url",
+				     "the endpoint's host resolves to a private or reserved address");
 	}
 	freeaddrinfo(res);
 	return rc;
@@ -293,7 +296,7 @@ int fiscal_endpoint_create(struct app *app, const struct actor *who, const char 
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = fiscal_webhook_url_check(url, fiscal_webhooks_allow_private(), "url", e)))
+	if ((rc = fiscal_webhook_url_check(url, fiscal_webhooks_allow_private(app), "url", e)))
 		return rc;
 	if (nevents < 1 || nevents > WEBHOOK_EVENTS_MAX)
 		return err_set(e, ERR_INVALID, "events", "events must name 1 to %d events", WEBHOOK_EVENTS_MAX);
@@ -340,7 +343,8 @@ int fiscal_endpoint_create(struct app *app, const struct actor *who, const char 
 	if (rc == 0)
 		rc = fiscal__endpoint_count_active(c, who->tenant_id, &active, e);
 	if (rc == 0 && active >= FISCAL_WEBHOOK_MAX)
-		rc = err_set(e, ERR_CONFLICT, "url", "a tenant may have at most %d webhook endpoints", FISCAL_WEBHOOK_MAX);
+		rc = err_set(e, ERR_CONFLICT, "url", "a tenant may have at most %d webhook endpoints",
+			     FISCAL_WEBHOOK_MAX);
 	if (rc == 0)
 		rc = fiscal__endpoint_insert(c, &app->keys, who->tenant_id, out, events_text, secret, who->id, e);
 	if (rc == 0) {
@@ -463,7 +467,7 @@ json_t *fiscal_delivery_json(const struct fiscal_delivery *d)
 /* ---- delivery jobs ---- */
 
 int fiscal__webhook_enqueue(struct db_conn *c, const char *tenant_id, const char *delivery_id, const char *endpoint_id,
-			   const char *event_id, int attempt, int64_t delay_s, struct err *e)
+			    const char *event_id, int attempt, int64_t delay_s, struct err *e)
 {
 	char key[128];
 	json_t *payload = json_pack("{s:s,s:s,s:s,s:i}", "deliveryId", delivery_id, "endpointId", endpoint_id,
@@ -497,7 +501,8 @@ static char *delivery_body(const char *payload_text, const char *public_url, str
 		json_object_set(body, key, v);
 		if (strcmp(key, "sello") == 0)
 			json_object_set_new(body, "pdfUrl",
-					    codigo ? json_sprintf("%s/api/dte/pdf/%s", public_url, codigo) : json_null());
+					    codigo ? json_sprintf("%s/api/dte/pdf/%s", public_url, codigo)
+						   : json_null());
 	}
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
@@ -518,8 +523,8 @@ static int record_attempt(struct app *app, const struct job *job, const char *en
 	if (rc == 0)
 		rc = fiscal__delivery_insert(c, job->tenant_id, endpoint_id, d, job->id, e);
 	if (rc == 0 && strcmp(d->outcome, "retrying") == 0)
-		rc = fiscal__webhook_enqueue(c, job->tenant_id, d->delivery_id, endpoint_id, d->event_id, d->attempt + 1,
-				     delay_s, e);
+		rc = fiscal__webhook_enqueue(c, job->tenant_id, d->delivery_id, endpoint_id, d->event_id,
+					     d->attempt + 1, delay_s, e);
 	if (rc == 0)
 		rc = db_commit(c, e);
 	db_release(c);
@@ -592,7 +597,7 @@ int fiscal_webhook_deliver_job(struct app *app, const struct job *job, struct er
 	}
 	t0 = time_mono_ms();
 	err_clear(&he);
-	hrc = fiscal_webhook_url_resolve_check(ep.url, fiscal_webhooks_allow_private(), &he);
+	hrc = fiscal_webhook_url_resolve_check(ep.url, fiscal_webhooks_allow_private(app), &he);
 	if (hrc == 0) {
 		now_s = time_now_s();
 		fiscal_webhook_sign(ep.secret, now_s, body, strlen(body), sig, sizeof(sig));
@@ -625,8 +630,8 @@ int fiscal_webhook_deliver_job(struct app *app, const struct job *job, struct er
 		/* a refused target (policy) is final; unreachable or 5xx-ish is retried */
 		if (hrc != ERR_INVALID && fiscal_webhook_retryable(resp.status) && attempt < FISCAL_WEBHOOK_ATTEMPTS) {
 			d.outcome = "retrying";
-			delay_s = fiscal_webhook_backoff_s((int)attempt, fiscal_webhooks_retry_base_s(),
-							   WEBHOOK_RETRY_CAP_S);
+			delay_s =
+			    fiscal_webhook_backoff_s((int)attempt, fiscal_webhooks_retry_base_s(app), WEBHOOK_RETRY_CAP_S);
 			time_iso(time_now_s() + delay_s, d.next_retry_at);
 		} else {
 			d.outcome = "dead";

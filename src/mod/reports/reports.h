@@ -41,7 +41,7 @@
 
 /* The document sources that are sales (billing_documents.source). A new
  * kind of sale document must be added here to be reported. */
-#define REPORTS_SALE_SOURCES "('invoice', 'order')"
+#define REPORTS_SALE_SOURCES "('invoice', 'order', 'factura')"
 
 enum reports_group { REPORTS_GROUP_DAY, REPORTS_GROUP_WEEK, REPORTS_GROUP_MONTH };
 
