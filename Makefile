@@ -129,17 +129,19 @@ $(BUILD)/tests/tools/%: $(call obj,tests/tools/%.c) $(LAYERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-# The two README commands.
+# The two README commands (sub-makes build in parallel).
+JOBS := -j$(shell nproc 2>/dev/null || echo 2)
+
 deps:
 	@sh tools/install-deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory $(BIN) $(TOOLS)
+	@$(MAKE) --no-print-directory $(JOBS) $(BIN) $(TOOLS)
 	@sh tools/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined all
+	@$(MAKE) --no-print-directory $(JOBS) all
+	@$(MAKE) --no-print-directory $(JOBS) SANITIZE=address,undefined all
 	@sh tests/run.sh
 
 unit: $(UNIT_BIN)

@@ -48,10 +48,10 @@ CREATE TABLE billing_documents (
 );
 CREATE UNIQUE INDEX billing_documents_number_uq ON billing_documents (tenant_id, number);
 CREATE UNIQUE INDEX billing_documents_ref_uq ON billing_documents (tenant_id, external_ref) WHERE external_ref IS NOT NULL;
-CREATE INDEX billing_documents_list_idx ON billing_documents (tenant_id, invoice_date, created_at);
+CREATE INDEX billing_documents_list_idx ON billing_documents (tenant_id, invoice_date, created_at, number);
 CREATE INDEX billing_documents_patient_idx ON billing_documents (tenant_id, patient_id, invoice_date);
 CREATE INDEX billing_documents_facility_idx ON billing_documents (tenant_id, facility_id, invoice_date);
-CREATE INDEX billing_documents_status_idx ON billing_documents (tenant_id, status, invoice_date);
+CREATE INDEX billing_documents_status_idx ON billing_documents (tenant_id, status, invoice_date, created_at, number); -- the list order: no sort
 CREATE INDEX billing_documents_type_idx ON billing_documents (tenant_id, invoice_type, invoice_date);
 CREATE INDEX billing_documents_source_idx ON billing_documents (tenant_id, source, invoice_date);
 CREATE INDEX billing_documents_total_idx ON billing_documents (tenant_id, total_minor);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 static void random_bytes(unsigned char *buf, size_t n)
 {
@@ -51,6 +52,30 @@ static void uuid_write(char out[UUID_LEN + 1], const char *hex)
 void uuid_v4(char out[UUID_LEN + 1])
 {
 	uuid_write(out, "0123456789abcdef");
+}
+
+void uuid_v7(char out[UUID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	struct timespec ts;
+	uint64_t ms;
+	size_t pos = 0;
+
+	random_bytes(b, sizeof(b));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	for (int i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x70); /* version 7 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* variant 10xx */
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[pos++] = '-';
+		out[pos++] = hex[b[i] >> 4];
+		out[pos++] = hex[b[i] & 0x0f];
+	}
+	out[pos] = '\0';
 }
 
 void uuid_v4_upper(char out[UUID_LEN + 1])

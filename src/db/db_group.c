@@ -43,8 +43,8 @@
 #include "core/mem.h"
 #include "db/db_backend.h"
 
-#define SP_BEGIN "SAVEPOINT cl_member"
-#define SP_RELEASE "RELEASE cl_member"
+#define SP_BEGIN    "SAVEPOINT cl_member"
+#define SP_RELEASE  "RELEASE cl_member"
 #define SP_ROLLBACK "ROLLBACK TO cl_member"
 
 static int64_t mono_us(void)
@@ -493,8 +493,8 @@ void dbg_rollback(struct db_conn *s)
 	sg_put(s);
 }
 
-int dbg_run(struct db_conn *s, const char *sql, const struct db_param *params, size_t nparams,
-	    int64_t *affected, struct db_rows **rows, struct err *e)
+int dbg_run(struct db_conn *s, const char *sql, const struct db_param *params, size_t nparams, int64_t *affected,
+	    struct db_rows **rows, struct err *e)
 {
 	struct db_rows *r = NULL;
 	int rc;

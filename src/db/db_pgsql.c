@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/log.h"
 #include "core/mem.h"
@@ -240,6 +241,14 @@ static bool pg_tx_open(struct db_conn *c)
 	return ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
 }
 
+/* BEGIN or a SELECT: repeating it outside a transaction has no effect. */
+static bool pg_safe_to_repeat(const char *q)
+{
+	while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+		q++;
+	return strncasecmp(q, "BEGIN", 5) == 0 || strncasecmp(q, "SELECT", 6) == 0;
+}
+
 static int pg_run(struct db_conn *c, const char *sql, const struct db_param *params, size_t nparams,
 		  int64_t *affected, struct db_rows **rows, struct err *e)
 {
@@ -275,8 +284,23 @@ static int pg_run(struct db_conn *c, const char *sql, const struct db_param *par
 			}
 		}
 	}
+	bool was_idle = PQtransactionStatus(pc) == PQTRANS_IDLE;
 	res = PQexecParams(pc, q, (int)nparams, NULL, values, NULL, NULL, 0);
 	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && was_idle && PQstatus(pc) != CONNECTION_OK &&
+	    pg_safe_to_repeat(q)) {
+		/* A pooled connection whose server went away (restart, failover,
+		 * pg_terminate_backend) only shows it on first use. Outside a
+		 * transaction, BEGIN and SELECT change nothing, so they are repeated
+		 * once on a fresh connection instead of failing the request. */
+		PQclear(res);
+		PQreset(pc);
+		if (PQstatus(pc) == CONNECTION_OK && pg_session_init(pc, e) == 0)
+			res = PQexecParams(pc, q, (int)nparams, NULL, values, NULL, NULL, 0);
+		else
+			res = NULL;
+		st = PQresultStatus(res);
+	}
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = pg_fail(pc, res, e);
 		goto out;

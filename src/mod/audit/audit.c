@@ -188,7 +188,7 @@ int audit_record(struct db_conn *c, const struct actor *who, const char *action,
 	rc = audit_repo_chain_advance(c, en.tenant_id, &en.seq, prev, e);
 	if (rc)
 		goto out;
-	uuid_v4(id);
+	uuid_v7(id);
 	time_now_iso(at);
 	en.id = id;
 	en.at = at;

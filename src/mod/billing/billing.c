@@ -509,7 +509,7 @@ static int build_lines(struct db_conn *c, const char *tenant_id, struct bill_doc
 		const struct bill_line_input *li = &in[i];
 		struct bill_line *l = &d->lines[i];
 
-		uuid_v4(l->id);
+		uuid_v7(l->id);
 		l->line_number = (int)i + 1;
 		l->item_type = arena_strdup(a, li->item_type);
 		l->item_name = arena_strdup(a, li->item_name);
@@ -916,7 +916,7 @@ int billing_create_conn(struct db_conn *c, const struct actor *who, const struct
 	if (rc)
 		return rc;
 	billing_number_format(today, seq, d->number, sizeof(d->number));
-	uuid_v4(d->id);
+	uuid_v7(d->id);
 	time_iso(now_s, d->created_at);
 	memcpy(d->updated_at, d->created_at, sizeof(d->created_at));
 
@@ -941,25 +941,33 @@ int billing_create_conn(struct db_conn *c, const struct actor *who, const struct
 	return 0;
 }
 
+struct create_args {
+	const struct actor *who;
+	const struct bill_input *in;
+	struct arena *a;
+	struct bill_document **out;
+};
+
+static int create_tx(struct db_conn *c, void *arg, struct err *e)
+{
+	struct create_args *x = arg;
+
+	return billing_create_conn(c, x->who, x->in, x->a, x->out, e);
+}
+
 int billing_create(struct db *db, const struct actor *who, const struct bill_input *in, struct arena *a,
 		   struct bill_document **out, struct err *e)
 {
-	struct db_conn *c = NULL;
+	struct create_args x = { who, in, a, out };
 	int rc;
 
 	*out = NULL;
 	rc = input_check(in, e); /* bad input never takes the writer */
 	if (rc)
 		return rc;
-	rc = db_acquire(db, DB_WRITE, &c, e);
-	if (rc)
-		return rc;
-	rc = db_begin(c, e);
-	if (rc == 0)
-		rc = billing_create_conn(c, who, in, a, out, e);
-	if (rc == 0)
-		rc = db_commit(c, e);
-	db_release(c);
+	/* db_write: with SQLite the transactions of concurrent creations run
+	 * back to back on one thread under one group commit. */
+	rc = db_write(db, create_tx, &x, e);
 	if (rc)
 		*out = NULL;
 	return rc;
