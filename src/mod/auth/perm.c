@@ -6,13 +6,13 @@
  * granted by what each job does at a clinic:
  *   admin, medical_director  everything
  *   billing_staff            billing:*, claims:*, orders:*, payments:*, dte:*, patients (no delete),
- *                            services:read, reports:read
+ *                            services:read, reports:read, clinical:read
  *   accountant               billing:read, claims:read, orders/payments/dte/patients/services read,
- *                            reports:read, audit:read
+ *                            reports:read, audit:read, clinical:read
  *   doctor                   billing:read, claims:read, patients read/create/update, services:read,
- *                            orders:read, inventory:read
+ *                            orders:read, inventory:read, clinical:*
  *   receptionist             billing:create, billing:read, patients create/read/update,
- *                            services:read, orders create/read, payments create/read
+ *                            services:read, orders create/read, payments create/read, clinical:*
  *   pharmacist               inventory:*, services:read, patients:read
  */
 #include "mod/auth/perm.h"
@@ -58,6 +58,8 @@ static const char *const perm_names[PERM__COUNT] = {
 	[PERM_ADMIN_APIKEYS] = "admin:apikeys",
 	[PERM_ADMIN_JOBS] = "admin:jobs",
 	[PERM_ADMIN_TENANT] = "admin:tenant",
+	[PERM_CLINICAL_CREATE] = "clinical:create",
+	[PERM_CLINICAL_READ] = "clinical:read",
 };
 
 #define B(p) PERM_BIT(PERM_##p)
@@ -76,14 +78,16 @@ static const struct {
 	{ "medical_director", PERM_ALL },
 	{ "billing_staff", AREA_BILLING | AREA_CLAIMS | AREA_ORDERS | AREA_PAYMENTS | AREA_DTE |
 				   B(PATIENTS_CREATE) | B(PATIENTS_READ) | B(PATIENTS_UPDATE) |
-				   B(SERVICES_READ) | B(REPORTS_READ) },
+				   B(SERVICES_READ) | B(REPORTS_READ) | B(CLINICAL_READ) },
 	{ "accountant", B(BILLING_READ) | B(CLAIMS_READ) | B(ORDERS_READ) | B(PAYMENTS_READ) | B(DTE_READ) |
-				B(PATIENTS_READ) | B(SERVICES_READ) | B(REPORTS_READ) | B(AUDIT_READ) },
+				B(PATIENTS_READ) | B(SERVICES_READ) | B(REPORTS_READ) | B(AUDIT_READ) |
+				B(CLINICAL_READ) },
 	{ "doctor", B(BILLING_READ) | B(CLAIMS_READ) | B(PATIENTS_CREATE) | B(PATIENTS_READ) |
-			    B(PATIENTS_UPDATE) | B(SERVICES_READ) | B(ORDERS_READ) | B(INVENTORY_READ) },
+			    B(PATIENTS_UPDATE) | B(SERVICES_READ) | B(ORDERS_READ) | B(INVENTORY_READ) |
+			    B(CLINICAL_CREATE) | B(CLINICAL_READ) },
 	{ "receptionist", B(BILLING_CREATE) | B(BILLING_READ) | B(PATIENTS_CREATE) | B(PATIENTS_READ) |
 				  B(PATIENTS_UPDATE) | B(SERVICES_READ) | B(ORDERS_CREATE) | B(ORDERS_READ) |
-				  B(PAYMENTS_CREATE) | B(PAYMENTS_READ) },
+				  B(PAYMENTS_CREATE) | B(PAYMENTS_READ) | B(CLINICAL_CREATE) | B(CLINICAL_READ) },
 	{ "pharmacist", AREA_INVENTORY | B(SERVICES_READ) | B(PATIENTS_READ) },
 };
 

@@ -48,6 +48,8 @@ enum perm {
 	PERM_ADMIN_APIKEYS,
 	PERM_ADMIN_JOBS,
 	PERM_ADMIN_TENANT,
+	PERM_CLINICAL_CREATE, /* clinical activities (encounters) recorded by clinical systems */
+	PERM_CLINICAL_READ,
 	PERM__COUNT
 };
 
