@@ -29,6 +29,12 @@
 #define SESSIONS_KEEP_S	   (7 * 86400)	/* expired or revoked sessions kept this long */
 #define IDEMPOTENCY_KEEP_S 86400	/* Idempotency-Key replay window */
 #define JOBS_KEEP_S	   (30 * 86400) /* succeeded jobs kept this long */
+/* outgoing webhook delivery log and events: far beyond webhook.deliver's
+ * retries (5 tries, minutes apart); a dead delivery retried by hand later
+ * than this finds its event gone and fails with that reason */
+#define WEBHOOK_LOG_KEEP_S (90 * 86400)
+/* Stripe event ids: Stripe retries a webhook for up to 3 days */
+#define STRIPE_EVENTS_KEEP_S (30 * 86400)
 
 /* One write transaction running a purge with cutoff = now - keep_s. */
 static int run_purge(struct app *app, const struct job *job,
@@ -69,6 +75,14 @@ static int idempotency_purge(struct app *app, const struct job *job, struct err 
 static int jobs_purge(struct app *app, const struct job *job, struct err *e)
 {
 	return run_purge(app, job, jobs_repo_purge_jobs, JOBS_KEEP_S, "jobs", e);
+}
+
+static int webhooks_purge(struct app *app, const struct job *job, struct err *e)
+{
+	int rc = run_purge(app, job, jobs_repo_purge_webhook_log, WEBHOOK_LOG_KEEP_S,
+			   "webhook_deliveries+webhook_events", e);
+
+	return rc ? rc : run_purge(app, job, jobs_repo_purge_stripe_events, STRIPE_EVENTS_KEEP_S, "stripe_events", e);
 }
 
 #define AUDIT_FLAG_MAX 64 /* broken chains flagged to their tenants per run */
@@ -161,6 +175,7 @@ static const struct job_type job_types[] = {
     {"sessions.purge", sessions_purge, 3, 60, 900, 300},
     {"idempotency.purge", idempotency_purge, 3, 60, 900, 300},
     {"jobs.purge", jobs_purge, 3, 60, 900, 300},
+    {"webhooks.purge", webhooks_purge, 3, 60, 900, 300},
     {"audit.verify", audit_verify_job, 2, 300, 300, 3600},
     {"billing.overdue", billing_overdue_job, 3, 300, 3600, 3600},
     /* POST /v1/refunds with Idempotency-Key = the refund id: retries make one refund */
@@ -180,6 +195,7 @@ static const struct job_schedule job_schedules[] = {
     {"sessions.purge", "sessions.purge", 3600},
     {"idempotency.purge", "idempotency.purge", 3600},
     {"jobs.purge", "jobs.purge", 86400},
+    {"webhooks.purge", "webhooks.purge", 86400},
     {"audit.verify", "audit.verify", 86400},
     {"billing.overdue", "billing.overdue", 86400},
     {"dte.sweep", "dte.sweep", 600},

@@ -244,6 +244,32 @@ int jobs_repo_purge_idempotency(struct db_conn *c, const char *cutoff, int64_t *
 	return db_exec(c, "DELETE FROM idempotency_keys WHERE created_at < ?", p, DB_NPARAMS(p), deleted, e);
 }
 
+int jobs_repo_purge_webhook_log(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e)
+{
+	struct db_param p[] = {DBP_TEXT(cutoff)};
+	int64_t n = 0;
+	int rc;
+
+	*deleted = 0;
+	if ((rc = db_exec(c, "DELETE FROM webhook_deliveries WHERE created_at < ?", p, DB_NPARAMS(p), &n, e)))
+		return rc;
+	*deleted += n;
+	if ((rc = db_exec(c,
+			  "DELETE FROM webhook_events WHERE created_at < ? AND NOT EXISTS "
+			  "(SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)",
+			  p, DB_NPARAMS(p), &n, e)))
+		return rc;
+	*deleted += n;
+	return 0;
+}
+
+int jobs_repo_purge_stripe_events(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e)
+{
+	struct db_param p[] = {DBP_TEXT(cutoff)};
+
+	return db_exec(c, "DELETE FROM stripe_events WHERE received_at < ?", p, DB_NPARAMS(p), deleted, e);
+}
+
 int jobs_repo_purge_jobs(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e)
 {
 	struct db_param p[] = {DBP_TEXT(cutoff)};

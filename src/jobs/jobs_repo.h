@@ -64,5 +64,10 @@ int jobs_repo_requeue(struct db_conn *c, const char *tenant_id, const char *id, 
 int jobs_repo_purge_sessions(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e);
 int jobs_repo_purge_idempotency(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e);
 int jobs_repo_purge_jobs(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e);
+/* Outgoing webhooks: delivery attempts older than cutoff, then events older
+ * than cutoff that no delivery row references any more. */
+int jobs_repo_purge_webhook_log(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e);
+/* Stripe webhook events (the de-duplication record) received before cutoff. */
+int jobs_repo_purge_stripe_events(struct db_conn *c, const char *cutoff, int64_t *deleted, struct err *e);
 
 #endif

@@ -174,6 +174,26 @@ static void test_update_validation(void **state)
 		       "\"color\":\"blue\"}}}",
 		       "settings.emisor.color");
 	expect_invalid("{\"settings\":{\"theme\":\"dark\"}}", "settings.theme");
+	/* the DTE flow's settings (dte_settings_check) */
+	expect_invalid("{\"settings\":{\"dte\":{\"autoSubmit\":\"yes\"}}}", "settings.dte.autoSubmit");
+	expect_invalid("{\"settings\":{\"dte\":{\"mhUser\":\"\"}}}", "settings.dte.mhUser");
+	expect_invalid("{\"settings\":{\"dte\":{\"batch\":true}}}", "settings.dte.batch");
+	expect_invalid("{\"settings\":{\"dte\":{\"responsable\":{\"nombre\":\"Ana Lopez\",\"tipoDocumento\":\"99\","
+		       "\"numDocumento\":\"01234567-8\"}}}}",
+		       "settings.dte.responsable.tipoDocumento");
+	expect_invalid("{\"settings\":{\"dte\":[]}}", "settings.dte");
+	{
+		struct api_resp *r = put_tenant(api_admin_token(),
+						"{\"settings\":{\"dte\":{\"autoSubmit\":false,\"mhUser\":\"06140507071048\","
+						"\"responsable\":{\"nombre\":\"Ana Lopez\",\"tipoDocumento\":\"13\","
+						"\"numDocumento\":\"01234567-8\"}}}}");
+		assert_status(r, 200);
+		assert_true(json_is_false(api_path(r, "data.settings.dte.autoSubmit")));
+		api_resp_free(r);
+		r = put_tenant(api_admin_token(), "{\"settings\":{\"dte\":null}}");
+		assert_status(r, 200);
+		api_resp_free(r);
+	}
 	expect_invalid("{\"settings\":\"x\"}", "settings");
 	/* profile */
 	expect_invalid("{\"timeZone\":\"Mars/Olympus\"}", "timeZone");

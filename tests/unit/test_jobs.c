@@ -988,6 +988,38 @@ static void t_maintenance(void **state)
 			p, 1);
 	}
 
+	/* webhooks.purge: the delivery log and events older than 90 days, Stripe
+	 * event ids older than 30 days; recent ones stay */
+	{
+		char old90[TIME_ISO_LEN + 1], old40[TIME_ISO_LEN + 1];
+		struct db_param ep[] = {DBP_TEXT(TENANT_A), DBP_TEXT(old90), DBP_TEXT(TENANT_A), DBP_TEXT(old90)};
+		struct db_param dp[] = {DBP_TEXT(TENANT_A), DBP_TEXT(old90), DBP_TEXT(TENANT_A), DBP_TEXT(old40)};
+		struct db_param sp[] = {DBP_TEXT(TENANT_A), DBP_TEXT(old40), DBP_TEXT(TENANT_A), DBP_TEXT(new_iso)};
+
+		time_iso(now - 91 * 86400, old90);
+		time_iso(now - 40 * 86400, old40);
+
+		exec_ok(f,
+			"INSERT INTO webhook_endpoints (id, tenant_id, url, events_json, secret_enc, created_at, "
+			"updated_at) VALUES ('we-1', ?, 'https://h.test/x', '[]', 's', ?, ?)",
+			(struct db_param[]){DBP_TEXT(TENANT_A), DBP_TEXT(old90), DBP_TEXT(old90)}, 3);
+		exec_ok(f,
+			"INSERT INTO webhook_events (id, tenant_id, type, payload, created_at) VALUES "
+			"('ev-old', ?, 'dte.processed', '{}', ?), ('ev-kept', ?, 'dte.processed', '{}', ?)",
+			ep, 4);
+		exec_ok(f,
+			"INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, delivery_id, event_id, event_type, "
+			"attempt, duration_ms, outcome, created_at) VALUES "
+			"('wd-old', ?, 'we-1', 'd1', 'ev-old', 'dte.processed', 1, 5, 'delivered', ?), "
+			"('wd-new', ?, 'we-1', 'd2', 'ev-kept', 'dte.processed', 1, 5, 'delivered', ?)",
+			dp, 4);
+		exec_ok(f,
+			"INSERT INTO stripe_events (event_id, tenant_id, type, outcome, received_at) VALUES "
+			"('evt_old', ?, 'charge.succeeded', 'processed', ?), "
+			"('evt_new', ?, 'charge.succeeded', 'processed', ?)",
+			sp, 4);
+	}
+
 	err_clear(&e);
 	assert_int_equal(jobs_schedule_tick(&f->app, sched, nsched, now, &enq, &e), 0);
 	assert_int_equal(enq, (int)nsched);
@@ -996,6 +1028,14 @@ static void t_maintenance(void **state)
 	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM sessions", NULL, 0), 3);
 	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM idempotency_keys", NULL, 0), 1);
 	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM jobs WHERE finished_at < '2002-01-01'", NULL, 0), 0);
+	/* the old attempt went, then its event (no delivery left); the event of
+	 * a recent attempt stays although it is old itself */
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM webhook_deliveries WHERE id = 'wd-old'", NULL, 0), 0);
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM webhook_deliveries WHERE id = 'wd-new'", NULL, 0), 1);
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM webhook_events WHERE id = 'ev-old'", NULL, 0), 0);
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM webhook_events WHERE id = 'ev-kept'", NULL, 0), 1);
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM stripe_events WHERE event_id = 'evt_old'", NULL, 0), 0);
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM stripe_events WHERE event_id = 'evt_new'", NULL, 0), 1);
 	assert_int_equal(q_int(f,
 			       "SELECT COUNT(*) FROM jobs WHERE tenant_id = '-' AND state = 'succeeded' "
 			       "AND dedupe_key LIKE 'sched:%'",

@@ -2,11 +2,15 @@
  * tenants_http.c - GET and PUT /api/v1/tenant: the caller's own tenant.
  *
  * PUT is a partial update: absent members keep their value; settings are
- * merged member by member (null removes one) and validated whole.
+ * merged member by member (null removes one) and validated whole. The DTE
+ * flow's own settings (settings.dte) are checked by the DTE module's rule
+ * (dte_settings_check) here, at the edge, so the tenants module does not
+ * depend on the modules that read its settings.
  */
 #include "app.h"
 #include "core/jsonv.h"
 #include "http/handlers.h"
+#include "mod/dte/dte.h"
 #include "mod/tenants/tenants.h"
 
 static const char *const kinds[] = {"clinic", "hospital", "lab", NULL};
@@ -44,6 +48,8 @@ HANDLER(tenants_http_update_current)
 	if ((rc = http_json_body(ctx->req, false, &body, e)))
 		return rc;
 	if ((rc = jv_check(body, update_fields, sizeof(update_fields) / sizeof(update_fields[0]), "", e)))
+		return rc;
+	if ((rc = dte_settings_check(json_object_get(json_object_get(body, "settings"), "dte"), "settings.dte", e)))
 		return rc;
 	if ((rc = db_acquire(ctx->app->db, DB_WRITE, &c, e)))
 		return rc;
